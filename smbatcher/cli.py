@@ -1,0 +1,271 @@
+"""The Typer app: each command parses options, calls one core function, renders its result.
+
+Only this module turns errors into exit codes (SPEC §3): ``SmbError`` becomes
+one line on stderr and its exit code, a traceback only with ``-v``.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Callable, List, Optional
+
+import typer
+
+from .config import Settings, load_settings
+from .errors import EXIT_FAILED, EXIT_SIGINT, EXIT_USAGE, SmbError, UsageError
+from .store import Store
+from .ui import UI
+from .workspace import Workspace, find_workspace
+
+app = typer.Typer(
+    name="smb",
+    help="Run batches of AI coding agents that design and build hundreds of small websites.",
+    add_completion=False,
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+RootOpt = Annotated[Optional[Path], typer.Option("--root", help="Workspace folder (else $SMB_ROOT, else walk up).")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Only data and errors.")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="More detail; tracebacks on errors.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON only.")]
+BatchOpt = Annotated[Optional[str], typer.Option("--batch", "-b", help="Batch: 1, 01 or 001.")]
+
+
+@dataclass
+class Context:
+    ui: UI
+    workspace: Workspace
+    settings: Settings
+    store: Store
+
+
+def open_workspace(root: Path | None, quiet: bool = False, verbose: bool = False) -> Context:
+    ui = UI(quiet=quiet, verbose=verbose)
+    workspace = find_workspace(root)
+    settings = load_settings(workspace.config_file)
+    return Context(ui, workspace, settings, Store(workspace, settings.registry.lock_timeout))
+
+
+def handles_errors(func: Callable) -> Callable:
+    """The error boundary of every command: one line on stderr, the documented exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        verbose = bool(kwargs.get("verbose"))
+        try:
+            code = func(*args, **kwargs)
+        except SmbError as exc:
+            if verbose:
+                traceback.print_exc()
+            UI().error(exc.message)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            UI().error("interrupted")
+            raise typer.Exit(EXIT_SIGINT) from None
+        except BrokenPipeError:
+            raise typer.Exit(0) from None
+        if code:
+            raise typer.Exit(code)
+
+    return wrapper
+
+
+def autocommit(ctx: Context, message: str) -> None:
+    if ctx.settings.git.autocommit:
+        from .gitlog import commit_registry
+
+        sha = commit_registry(ctx.workspace, message)
+        if sha:
+            ctx.ui.detail(f"committed {sha[:10]}: {message}")
+
+
+# -- commands -------------------------------------------------------------------------
+
+
+@app.command("init")
+@handles_errors
+def init_cmd(
+    directory: Annotated[Path, typer.Argument(help="Folder to make a workspace of.")] = Path("."),
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> int:
+    """Create a workspace (never overwrites an existing registry)."""
+    from .workspace import create_workspace
+
+    ui = UI(quiet=quiet, verbose=verbose)
+    workspace, created = create_workspace(directory)
+    load_settings(workspace.config_file)
+    if created:
+        ui.info(f"initialised workspace {workspace.root}: created {', '.join(created)}")
+    else:
+        ui.info(f"workspace {workspace.root} already exists; nothing changed")
+    return 0
+
+
+@app.command("add")
+@handles_errors
+def add_cmd(
+    domains: Annotated[Optional[List[str]], typer.Argument(help="Domains to add.")] = None,
+    batch: BatchOpt = None,
+    from_file: Annotated[Optional[str], typer.Option("--from", help="File of domains, one a line (- = stdin).")] = None,
+    skip_existing: Annotated[bool, typer.Option("--skip-existing", help="Skip domains already present.")] = False,
+    root: RootOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> int:
+    """Add sites (status -) to the registry and the batch manifest; all or nothing."""
+    from .sites import add_sites, parse_batch, read_domain_file
+
+    ctx = open_workspace(root, quiet, verbose)
+    if batch is None:
+        raise UsageError("--batch is required")
+    wanted_batch = parse_batch(batch)
+    names = list(domains or []) + (read_domain_file(from_file) if from_file else [])
+    result = add_sites(ctx.store, names, wanted_batch, skip_existing=skip_existing)
+    if result.added:
+        autocommit(ctx, f"smb add: {len(result.added)} sites to batch {wanted_batch}")
+    if json_out:
+        ctx.ui.json({"batch": result.batch, "added": result.added, "skipped": result.skipped})
+    else:
+        ctx.ui.info(f"added {len(result.added)} sites to batch {result.batch}"
+                    + (f"; skipped {len(result.skipped)} already present" if result.skipped else ""))
+    return 0
+
+
+@app.command("list-sites")
+@handles_errors
+def list_sites_cmd(
+    batch: BatchOpt = None,
+    status: Annotated[Optional[str], typer.Option("--status", "-s", help="Statuses, comma-separated (case matters).")] = None,
+    fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="plain, table, json or csv.")] = None,
+    count: Annotated[bool, typer.Option("--count", help="Print only the number of sites.")] = False,
+    root: RootOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> int:
+    """List sites: one domain a line when piped, a table on a terminal."""
+    from .listing import list_sites
+
+    return list_sites(str(root) if root else None, batch, status, "json" if json_out else fmt, count, quiet=quiet)
+
+
+@app.command("status")
+@handles_errors
+def status_cmd(
+    batch: BatchOpt = None,
+    watch: Annotated[bool, typer.Option("--watch", help="Refresh every 2 seconds until Ctrl-C.")] = False,
+    root: RootOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> int:
+    """Counts per batch and status, live and dead runs, stale claims, throughput and ETA."""
+    from .render import render_status
+    from .report import build_status
+    from .sites import parse_batch
+
+    ctx = open_workspace(root, quiet, verbose)
+    wanted = parse_batch(batch) if batch is not None else None
+    while True:
+        registry = ctx.store.read()
+        report = build_status(ctx.workspace, registry, wanted)
+        if json_out:
+            ctx.ui.json(report.as_json())
+            return 0
+        if report.problems and not watch:
+            ctx.ui.warn(f"{ctx.workspace.rel(ctx.workspace.registry)}: {report.problems[0]}"
+                        + (f" (+{len(report.problems) - 1} more)" if len(report.problems) > 1 else "")
+                        + "; showing what could be read")
+        if wanted is not None and wanted not in report.counts:
+            raise UsageError(f"batch {wanted} has no sites")
+        if not watch or not ctx.ui.terminal:
+            render_status(ctx.ui, report)
+            return 0
+        import time
+
+        ctx.ui.console.clear()
+        render_status(ctx.ui, report)
+        time.sleep(2)
+
+
+@app.command("set-status")
+@handles_errors
+def set_status_cmd(
+    domains: Annotated[List[str], typer.Argument(help="Domains to change.")],
+    status: Annotated[str, typer.Option("--status", "-s", help="New status: - D I Q X.")],
+    expect: Annotated[Optional[str], typer.Option("--expect", help="Only change sites now in this status.")] = None,
+    note: Annotated[Optional[str], typer.Option("--note", help="Text for the note column.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Also change sites claimed by a live run.")] = False,
+    root: RootOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> int:
+    """Set sites' status by hand; with --expect, compare-and-set."""
+    from .sites import set_status
+
+    ctx = open_workspace(root, quiet, verbose)
+    result = set_status(ctx.store, domains, status, expect=expect, note=note, force=force)
+    if result.changed:
+        autocommit(ctx, f"smb set-status {status}: {', '.join(result.changed[:5])}"
+                   + (f" (+{len(result.changed) - 5})" if len(result.changed) > 5 else ""))
+    if json_out:
+        ctx.ui.json(result.as_json())
+    else:
+        for domain in result.changed:
+            ctx.ui.info(f"{domain} -> {status}")
+        for item in result.unchanged:
+            reason = item.get("reason") or f"status is {item['status']}, expected {expect}"
+            ctx.ui.info(f"{item['domain']} unchanged: {reason}")
+    return EXIT_FAILED if result.unchanged else 0
+
+
+@app.command("history")
+@handles_errors
+def history_cmd(
+    domain: Annotated[str, typer.Argument(help="The site.")],
+    root: RootOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> int:
+    """A site's events, oldest first (and its registry commits with git autocommit)."""
+    from .history import site_history
+    from .render import render_history
+
+    ctx = open_workspace(root, quiet, verbose)
+    items = site_history(ctx.workspace, ctx.settings, ctx.store, domain)
+    if json_out:
+        ctx.ui.json(items)
+    else:
+        render_history(ctx.ui, domain, items)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the app; a bad flag or argument is one line on stderr and exit 2."""
+    command = typer.main.get_command(app)
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        result = command.main(args=args, prog_name="smb", standalone_mode=False)
+    except SmbError as exc:  # raised outside a command body (should not happen)
+        UI().error(exc.message)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return EXIT_SIGINT
+    except Exception as exc:
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # click's usage errors
+            sub = next((a for a in args if not a.startswith("-")), "")
+            UI().error(f"{exc.format_message()} (see: smb {sub + ' ' if sub else ''}--help)")
+            return exc.exit_code if exc.exit_code else EXIT_USAGE
+        if type(exc).__name__ == "Abort":
+            return EXIT_SIGINT
+        raise
+    return result if isinstance(result, int) else 0

@@ -1,0 +1,114 @@
+"""``smb list-sites``: the command scripts call in loops, so start-up time is a feature.
+
+``entry.py`` routes ``smb list-sites`` here without importing Typer, Rich,
+filelock, GitPython or psutil (STYLE habit 7; issue 2's benchmark holds it to
+5x a bare interpreter). The Typer command of the same name calls ``list_sites``
+too, so both paths print the same thing; ``parse_args`` mirrors its options
+and ``tests/test_listing.py`` checks the two agree.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from .errors import SmbError, UsageError
+
+FORMATS = ("plain", "table", "json", "csv")
+
+
+def list_sites(
+    root: str | None,
+    batch: str | None,
+    status: str | None,
+    fmt: str | None,
+    count: bool,
+    quiet: bool = False,
+) -> int:
+    from .config import load_settings
+    from .sites import parse_batch, parse_statuses, select_rows
+    from .store import Store
+    from .workspace import find_workspace
+
+    workspace = find_workspace(root)
+    load_settings(workspace.config_file)  # validates: a bad config is exit 2 everywhere
+    if fmt is not None and fmt not in FORMATS:
+        raise UsageError(f"--format: want one of {', '.join(FORMATS)}, got {fmt!r}")
+    wanted_batch = parse_batch(batch) if batch is not None else None
+    wanted = parse_statuses(status)
+    registry = Store(workspace).read()
+    if registry.problems and not quiet:
+        # Read-only commands warn and show what they could read (SPEC §2).
+        first = registry.problems[0]
+        more = f" (+{len(registry.problems) - 1} more)" if len(registry.problems) > 1 else ""
+        sys.stderr.write(f"smb: warning: {workspace.rel(workspace.registry)}: {first}{more}; showing what could be read\n")
+    rows = select_rows(registry, wanted_batch, wanted)
+    write = sys.stdout.write
+    if count:
+        write(f"{len(rows)}\n")
+        return 0
+    if fmt is None:
+        fmt = "table" if sys.stdout.isatty() else "plain"
+    if fmt == "plain":
+        write("".join(row.domain + "\n" for row in rows))
+    elif fmt == "json":
+        import json
+
+        write(json.dumps([row.as_dict() for row in rows], indent=1, ensure_ascii=False) + "\n")
+    elif fmt == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(registry.columns)
+        writer.writerows([row.get(c) for c in registry.columns] for row in rows)
+    else:
+        from .ui import UI
+
+        columns = [c for c in ("domain", "batch", "status", "attempts", "updated", "note") if c in registry.columns]
+        UI().table(columns, ([row.get(c) for c in columns] for row in rows))
+    return 0
+
+
+def parse_args(argv: list[str]):
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="smb list-sites", add_help=False, exit_on_error=False)
+    parser.add_argument("--root")
+    parser.add_argument("--batch", "-b")
+    parser.add_argument("--status", "-s")
+    parser.add_argument("--format", "-f", dest="fmt")
+    parser.add_argument("--count", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--quiet", "-q", action="store_true")
+    parser.add_argument("--verbose", "-v", action="store_true")
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        raise UsageError(f"unexpected argument {unknown[0]!r} (see smb list-sites --help)")
+    return args
+
+
+def main(argv: list[str]) -> int:
+    """The fast path's own error boundary: one line on stderr, the documented exit code."""
+    verbose = "-v" in argv or "--verbose" in argv
+    try:
+        try:
+            args = parse_args(argv)
+        except Exception as exc:  # argparse.ArgumentError without importing argparse twice
+            if isinstance(exc, SmbError):
+                raise
+            raise UsageError(f"{exc} (see smb list-sites --help)") from None
+        return list_sites(args.root, args.batch, args.status, "json" if args.json else args.fmt, args.count,
+                          quiet=args.quiet)
+    except SmbError as exc:
+        if verbose:
+            import traceback
+
+            traceback.print_exc()
+        sys.stderr.write(f"smb: error: {exc.message}\n")
+        return exc.exit_code
+    except BrokenPipeError:
+        # `smb list-sites | head`: the reader left; not an error worth a traceback.
+        try:
+            sys.stdout = open("/dev/null", "w")
+        except OSError:
+            pass
+        return 0

@@ -1,0 +1,286 @@
+"""The registry format: markdown text <-> rows, and its validation. Pure: no I/O.
+
+The file is free text, one pipe table, free text (SPEC §2). Everything the tool
+does not change is written back byte for byte: an unchanged row keeps its raw
+line, so ``serialize(parse(text)) == text`` for every text that parses.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+STATUSES = ("-", "d", "D", "i", "I", "Q", "X")
+CLAIM_OF = {"D": "i", "-": "d"}  # status before a phase -> its claim code
+# Lifecycle rank used when merging duplicate rows: - < d < D < i < I < Q; X ranks with D.
+RANK = {"-": 0, "d": 1, "D": 2, "X": 2, "i": 3, "I": 4, "Q": 5}
+REQUIRED = ("domain", "batch", "status")
+KNOWN = ("domain", "batch", "status", "owner", "attempts", "updated", "note")
+DEFAULT_COLUMNS = KNOWN
+
+_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+_DOMAIN_RE = re.compile(rf"{_LABEL}(?:\.{_LABEL})+")
+_ALIGN_CELL_RE = re.compile(r"\s*:?-+:?\s*")
+
+
+class BadValue(ValueError):
+    """A domain, batch or status that is not acceptable; the message says why."""
+
+
+def normalize_domain(text: str) -> str:
+    """Return the canonical domain, or raise BadValue. Domains become paths."""
+    value = text.strip().lower()
+    if not value:
+        raise BadValue("empty domain")
+    if len(value) > 253 or not _DOMAIN_RE.fullmatch(value):
+        raise BadValue(
+            f"invalid domain {text.strip()!r}: want a DNS name like lotus.dev "
+            "(labels of a-z 0-9 -, at least two labels)"
+        )
+    return value
+
+
+def is_domain(text: str) -> bool:
+    return len(text) <= 253 and _DOMAIN_RE.fullmatch(text) is not None
+
+
+def normalize_batch(text: str | int) -> str:
+    """``1``, ``01`` and ``001`` all mean batch ``001``."""
+    value = str(text).strip()
+    if not value.isascii() or not value.isdigit():
+        raise BadValue(f"invalid batch {str(text)!r}: want digits like 001")
+    return f"{int(value):03d}"
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def split_cells(line: str) -> list[str]:
+    """Cells of a table line, unescaped (``\\|`` -> ``|``), stripped."""
+    body = line.strip()
+    if body.startswith("|"):
+        body = body[1:]
+    if body.endswith("|") and not body.endswith("\\|"):
+        body = body[:-1]
+    if "\\|" not in body:
+        return [cell.strip() for cell in body.split("|")]
+    cells, current, i = [], [], 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body) and body[i + 1] == "|":
+            current.append("|")
+            i += 2
+            continue
+        if ch == "|":
+            cells.append("".join(current).strip())
+            current = []
+        else:
+            current.append(ch)
+        i += 1
+    cells.append("".join(current).strip())
+    return cells
+
+
+def render_cells(cells: list[str]) -> str:
+    return "| " + " | ".join(c.replace("\n", " ").replace("|", "\\|") for c in cells) + " |"
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int  # 1-based line number in the file, 0 when it concerns the whole file
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}" if self.line else self.message
+
+
+class Row:
+    """One site. ``raw`` is the original line (with its newline) until the row changes."""
+
+    __slots__ = ("cells", "raw", "line", "_columns")
+
+    def __init__(self, cells: list[str], columns: dict[str, int], raw: str | None = None, line: int = 0):
+        self.cells = cells
+        self.raw = raw
+        self.line = line
+        self._columns = columns
+
+    def get(self, column: str, default: str = "") -> str:
+        index = self._columns.get(column)
+        if index is None or index >= len(self.cells):
+            return default
+        return self.cells[index]
+
+    def set(self, column: str, value: str) -> None:
+        index = self._columns.get(column)
+        if index is None:
+            return  # the registry has no such column: nothing to record it in
+        if self.cells[index] != value:
+            self.cells[index] = value
+            self.raw = None
+
+    @property
+    def domain(self) -> str:
+        return self.cells[0]
+
+    @property
+    def batch(self) -> str:
+        return self.get("batch")
+
+    @property
+    def status(self) -> str:
+        return self.get("status")
+
+    @property
+    def attempts(self) -> int:
+        value = self.get("attempts", "0")
+        return int(value) if value.isdigit() else 0
+
+    def as_dict(self) -> dict[str, str]:
+        return {name: self.get(name) for name in self._columns}
+
+    def __repr__(self) -> str:
+        return f"Row({self.cells!r}, line={self.line})"
+
+
+@dataclass
+class Registry:
+    """A parsed registry document."""
+
+    before: str = ""
+    header: str = ""
+    align: str = ""
+    columns: list[str] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
+    after: str = ""
+    newline: str = "\n"
+    problems: list[Problem] = field(default_factory=list)
+    index: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def column_index(self) -> dict[str, int]:
+        return {name: i for i, name in enumerate(self.columns)}
+
+    def row(self, domain: str) -> Row | None:
+        position = self.index.get(domain)
+        return None if position is None else self.rows[position]
+
+    def batch_rows(self, batch: str) -> list[Row]:
+        return [row for row in self.rows if _batch_key(row.batch) == batch]
+
+    def batches(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for row in self.rows:
+            seen.setdefault(_batch_key(row.batch), None)
+        return sorted(seen)
+
+    def add(self, domain: str, batch: str, status: str = "-") -> Row:
+        values = {"domain": domain, "batch": batch, "status": status, "attempts": "0", "updated": utc_now()}
+        columns = self.column_index
+        row = Row([values.get(name, "") for name in self.columns], columns)
+        self.index[domain] = len(self.rows)
+        self.rows.append(row)
+        return row
+
+    def remove_rows(self, keep) -> None:
+        """Keep only rows for which ``keep(row)`` is true (doctor's repair)."""
+        self.rows = [row for row in self.rows if keep(row)]
+        self.reindex()
+
+    def reindex(self) -> None:
+        self.index = {}
+        for position, row in enumerate(self.rows):
+            self.index.setdefault(row.domain, position)
+
+
+def _batch_key(value: str) -> str:
+    return f"{int(value):03d}" if value.isdigit() else value
+
+
+def _is_table_line(line: str) -> bool:
+    return line.lstrip(" ").startswith("|")
+
+
+def _is_align_line(line: str) -> bool:
+    cells = split_cells(line)
+    return bool(cells) and all(_ALIGN_CELL_RE.fullmatch(c + " ") for c in cells)
+
+
+def parse(text: str) -> Registry:
+    """Parse a registry. Never raises: problems are collected with line numbers."""
+    reg = Registry()
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if _is_table_line(line)), None)
+    if start is None:
+        reg.before = text
+        reg.problems.append(Problem(0, "no registry table found (want a header row: | domain | batch | status |)"))
+        return reg
+    reg.before = "".join(lines[:start])
+    reg.header = lines[start]
+    if reg.header.endswith("\r\n"):
+        reg.newline = "\r\n"
+    reg.columns = [c.lower() for c in split_cells(reg.header)]
+    columns = reg.column_index
+    for name in REQUIRED:
+        if name not in columns:
+            reg.problems.append(Problem(start + 1, f"missing required column '{name}'"))
+    if reg.columns and reg.columns[0] != "domain" and "domain" in columns:
+        reg.problems.append(Problem(start + 1, "column 'domain' must come first"))
+    end = start + 1
+    if end < len(lines) and _is_table_line(lines[end]) and _is_align_line(lines[end]):
+        reg.align = lines[end]
+        end += 1
+    else:
+        reg.problems.append(Problem(start + 2, "missing alignment row (|---|---|) after the header"))
+    width = len(reg.columns)
+    status_i, batch_i = columns.get("status"), columns.get("batch")
+    statuses = set(STATUSES)
+    rows, index, problems = reg.rows, reg.index, reg.problems
+    total = len(lines)
+    while end < total and _is_table_line(lines[end]):
+        raw = lines[end]
+        lineno = end + 1
+        cells = split_cells(raw)
+        row = Row(cells, columns, raw, lineno)
+        if len(cells) != width:
+            problems.append(Problem(lineno, f"{len(cells)} cells where the header has {width}"))
+            if len(cells) < width:
+                cells.extend([""] * (width - len(cells)))
+        domain = cells[0]
+        if not is_domain(domain):
+            problems.append(Problem(lineno, f"invalid domain {domain!r}"))
+        if domain in index:
+            problems.append(Problem(lineno, f"duplicate domain {domain} (first at line {rows[index[domain]].line})"))
+        else:
+            index[domain] = len(rows)
+        if status_i is not None and cells[status_i] not in statuses:
+            problems.append(Problem(lineno, f"unknown status {cells[status_i]!r} for {domain}"))
+        if batch_i is not None and not (cells[batch_i].isdigit() and cells[batch_i].isascii()):
+            problems.append(Problem(lineno, f"invalid batch {cells[batch_i]!r} for {domain}"))
+        rows.append(row)
+        end += 1
+    reg.after = "".join(lines[end:])
+    for offset, line in enumerate(lines[end:], start=end + 1):
+        if _is_table_line(line):
+            problems.append(Problem(offset, "table row outside the registry table (after a break)"))
+    return reg
+
+
+def serialize(reg: Registry) -> str:
+    """The document as text; unchanged rows come back byte for byte."""
+    newline = reg.newline
+    table = [reg.header, reg.align] if reg.align else [reg.header]
+    table += [row.raw if row.raw is not None else render_cells(row.cells) + newline for row in reg.rows]
+    # Only the file's last line may lack a newline; once something follows it, it needs one.
+    for i in range(len(table) - 1):
+        if not table[i].endswith("\n"):
+            table[i] += newline
+    return reg.before + "".join(table) + reg.after
+
+
+def new_registry_text(title: str = "# Site registry") -> str:
+    header = render_cells(list(DEFAULT_COLUMNS))
+    align = "|" + "|".join("-" * (len(c) + 2) for c in DEFAULT_COLUMNS) + "|"
+    return f"{title}\n\n{header}\n{align}\n"

@@ -1,0 +1,53 @@
+"""Turning result objects into what a person reads. Everything goes through ``ui.UI``."""
+
+from __future__ import annotations
+
+import time
+
+from .registry import STATUSES
+from .report import StatusReport, format_duration
+from .ui import UI
+
+
+def _when(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
+def render_status(ui: UI, report: StatusReport) -> None:
+    columns = ["batch", *STATUSES, "total"]
+    rows = []
+    totals = {s: 0 for s in STATUSES}
+    for batch, counts in report.counts.items():
+        rows.append([batch, *(counts.get(s, 0) or "" for s in STATUSES), sum(counts.values())])
+        for s in STATUSES:
+            totals[s] += counts.get(s, 0)
+    if len(report.counts) > 1:
+        rows.append(["all", *(totals[s] or "" for s in STATUSES), sum(totals.values())])
+    ui.table(columns, rows, title="sites per batch and status")
+    for run in report.runs_live:
+        wave = f" wave {run.wave}" if run.wave else ""
+        ui.out(f"live run {run.run_id}: {run.phase} batch {run.batch}{wave}, pid {run.pid}, "
+               f"{len(run.agents)} agents, {run.done}/{run.total} done, log {run.log}")
+    for run in report.runs_dead:
+        ui.out(f"dead run {run.run_id}: {run.phase} batch {run.batch}, pid {run.pid} gone since before "
+               f"{_when(run.started)} ended; repair: smb doctor --scenario wave-failure --fix")
+    if report.stale:
+        sample = ", ".join(s.domain for s in report.stale[:5])
+        ui.out(f"stale claims: {len(report.stale)} ({sample}{', ...' if len(report.stale) > 5 else ''}); "
+               "the next run of their batch reclaims them")
+    ui.out(f"throughput: {report.rate_5m:.1f} sites/min (5 min), {report.rate_15m:.1f} sites/min (15 min); "
+           f"ETA {format_duration(report.eta_seconds) if report.steps_left else 'nothing left'}")
+
+
+def render_history(ui: UI, domain: str, items: list[dict]) -> None:
+    if not items:
+        ui.out(f"{domain}: no events yet")
+        return
+    for item in items:
+        kind = item.get("event", "?")
+        change = f"{item.get('from', '')} -> {item.get('to', '')}" if "from" in item else f"-> {item.get('to', '')}"
+        extra = []
+        for key in ("actor", "run", "attempts", "exit", "log", "note", "commit", "message"):
+            if item.get(key) not in (None, ""):
+                extra.append(f"{key}={item[key]}")
+        ui.out(f"{_when(item.get('ts', 0))}  {kind:<8} {change:<10} {' '.join(extra)}".rstrip())

@@ -1,0 +1,134 @@
+"""Finding the workspace root and naming the paths inside it (SPEC §1)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import UsageError
+
+MARKER = ".smbatcher"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @property
+    def smb_dir(self) -> Path:
+        return self.root / MARKER
+
+    @property
+    def config_file(self) -> Path:
+        return self.smb_dir / "config.toml"
+
+    @property
+    def registry(self) -> Path:
+        return self.smb_dir / "REGISTRY.md"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.smb_dir / "REGISTRY.md.lock"
+
+    @property
+    def batches(self) -> Path:
+        return self.smb_dir / "batches"
+
+    @property
+    def designs(self) -> Path:
+        return self.smb_dir / "designs"
+
+    @property
+    def runs(self) -> Path:
+        return self.smb_dir / "runs"
+
+    @property
+    def backups(self) -> Path:
+        return self.smb_dir / "backups"
+
+    @property
+    def tmp(self) -> Path:
+        return self.smb_dir / "tmp"
+
+    @property
+    def design_cache(self) -> Path:
+        return self.smb_dir / "design-cache"
+
+    @property
+    def prompts(self) -> Path:
+        return self.smb_dir / "prompts"
+
+    @property
+    def sites(self) -> Path:
+        return self.root / "sites"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def events(self) -> Path:
+        return self.logs / "events.jsonl"
+
+    # Paths built from a domain: callers pass domains that passed
+    # registry.normalize_domain, so none can hold "/" or "..".
+    def manifest(self, batch: str) -> Path:
+        return self.batches / f"Batch_{batch}.md"
+
+    def design_file(self, domain: str) -> Path:
+        return self.designs / f"{domain}-DESIGN.md"
+
+    def site_dir(self, domain: str) -> Path:
+        return self.sites / f"{domain}-v1"
+
+    def site_log(self, domain: str, phase: str, attempt: int) -> Path:
+        return self.logs / "sites" / domain / f"{phase}-{attempt}.log"
+
+    def run_log(self, phase: str, batch: str, wave: int | None = None) -> Path:
+        suffix = f"-wave-{wave}" if wave else ""
+        return self.logs / f"{phase}-{batch}{suffix}.log"
+
+    def rel(self, path: Path) -> str:
+        """A path as the operator would type it from the workspace root."""
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+
+def find_workspace(root: str | os.PathLike | None = None) -> Workspace:
+    """``--root`` beats ``$SMB_ROOT`` beats walking up from the current folder."""
+    explicit = root if root is not None else os.environ.get("SMB_ROOT") or None
+    if explicit is not None:
+        path = Path(explicit).expanduser().absolute()
+        if not (path / MARKER).is_dir():
+            raise UsageError(f"no smb workspace at {path} (no {MARKER}/ folder; create one with: smb init {path})")
+        return Workspace(path)
+    here = Path.cwd().absolute()
+    for folder in (here, *here.parents):
+        if (folder / MARKER).is_dir():
+            return Workspace(folder)
+    raise UsageError(f"no smb workspace found in {here} or above (create one with: smb init)")
+
+
+def create_workspace(directory: str | os.PathLike) -> tuple[Workspace, list[str]]:
+    """``smb init``: make the skeleton; never overwrite an existing registry or config."""
+    from .config import default_config_text
+    from .registry import new_registry_text
+
+    workspace = Workspace(Path(directory).expanduser().absolute())
+    created: list[str] = []
+    for folder in (workspace.smb_dir, workspace.batches, workspace.designs, workspace.runs, workspace.backups,
+                   workspace.tmp, workspace.design_cache, workspace.sites, workspace.logs):
+        if not folder.is_dir():
+            folder.mkdir(parents=True, exist_ok=True)
+            created.append(workspace.rel(folder) + "/")
+    for path, text in ((workspace.config_file, default_config_text()), (workspace.registry, new_registry_text())):
+        try:
+            with path.open("x", encoding="utf-8") as handle:  # "x": an existing file is never overwritten
+                handle.write(text)
+            created.append(workspace.rel(path))
+        except FileExistsError:
+            pass
+    return workspace, created
