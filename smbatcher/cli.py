@@ -249,6 +249,181 @@ def history_cmd(
     return 0
 
 
+MaxAgentsOpt = Annotated[Optional[int], typer.Option("--max-agents", "-n", help="Agents at once (default from config, 25).")]
+WaveOpt = Annotated[Optional[int], typer.Option("--wave", "-w", help="Only wave W: the batch's rows (W-1)*N+1 ... W*N.")]
+SitesOpt = Annotated[Optional[str], typer.Option("--sites", help="Only these sites: a.dev,b.dev.")]
+RedoOpt = Annotated[bool, typer.Option("--redo", help="With --sites: run again sites already past this phase.")]
+TimeoutOpt = Annotated[Optional[str], typer.Option("--timeout", help="Per agent: 90s, 30m, 2h.")]
+RetriesOpt = Annotated[Optional[int], typer.Option("--retries", help="Retries within this run (default: until parked).")]
+AgentOpt = Annotated[Optional[str], typer.Option("--agent", help="Agent command (default from config: builtin).")]
+BgOpt = Annotated[bool, typer.Option("--bg", help="Detach: print run id, pid and log path, return at once.")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print what would run; change nothing.")]
+
+
+def _run_flags(batch, max_agents, wave, sites, redo, timeout, retries, agent, dry_run):
+    from .jobs import RunFlags
+    from .selection import parse_sites
+    from .sites import parse_batch
+
+    if batch is None:
+        raise UsageError("--batch is required")
+    return RunFlags(batch=parse_batch(batch), max_agents=max_agents, wave=wave,
+                    sites=parse_sites(sites) if sites is not None else None, redo=redo, timeout=timeout,
+                    retries=retries, agent=agent, dry_run=dry_run)
+
+
+def _background(ctx: Context, command: str, flags, json_out: bool) -> int:
+    from .jobs import start_background
+
+    info = start_background(ctx.ui, ctx.workspace, command, flags.batch, flags.wave, sys.argv[1:])
+    if json_out:
+        ctx.ui.json(info)
+    else:
+        ctx.ui.out(f"started {command} batch {flags.batch} in the background: run {info['run_id']}, "
+                   f"pid {info['pid']}, log {info['log']}")
+    return 0
+
+
+def _phase(ctx: Context, phase: str, flags, run_id: str | None = None):
+    from .jobs import run_phase
+    from .render import render_dry_run
+
+    result = run_phase(ctx.ui, ctx.workspace, ctx.settings, ctx.store, phase, flags, run_id=run_id)
+    if flags.dry_run:
+        render_dry_run(ctx.ui, result.selection, phase)
+        return result
+    if result.ok or result.failed or result.parked:
+        autocommit(ctx, f"smb {phase} batch {flags.batch}: {result.ok} ok, {result.failed} failed, "
+                   f"{result.parked} parked")
+    return result
+
+
+def _phase_command(phase: str, batch, max_agents, wave, sites, redo, timeout, retries, agent, bg, dry_run,
+                   root, json_out, quiet, verbose) -> int:
+    import os
+
+    from .jobs import RUN_ID_ENV
+
+    ctx = open_workspace(root, quiet, verbose)
+    flags = _run_flags(batch, max_agents, wave, sites, redo, timeout, retries, agent, dry_run)
+    if bg and not dry_run:
+        return _background(ctx, phase, flags, json_out)
+    result = _phase(ctx, phase, flags, run_id=os.environ.get(RUN_ID_ENV))
+    if json_out:
+        ctx.ui.json(_result_json(result))
+    return 0 if flags.dry_run else result.exit_code
+
+
+def _result_json(result) -> dict:
+    return {"run_id": result.run_id, "phase": result.phase, "batch": result.batch, "ok": result.ok,
+            "failed": result.failed, "parked": result.parked, "stopped": result.stopped,
+            "skipped": [{"domain": d, "reason": r} for d, r in result.skipped],
+            "reclaimed": result.reclaimed, "seconds": round(result.seconds, 2), "exit_code": result.exit_code,
+            "outcomes": [{"domain": o.domain, "kind": o.kind, "attempt": o.attempt, "exit": o.exit_code,
+                          "log": o.log, "error": o.error, "parked": o.parked, "seconds": round(o.seconds, 2)}
+                         for o in result.outcomes]}
+
+
+@app.command("design")
+@handles_errors
+def design_cmd(batch: BatchOpt = None, max_agents: MaxAgentsOpt = None, wave: WaveOpt = None, sites: SitesOpt = None,
+               redo: RedoOpt = False, timeout: TimeoutOpt = None, retries: RetriesOpt = None, agent: AgentOpt = None,
+               bg: BgOpt = False, dry_run: DryRunOpt = False, root: RootOpt = None, json_out: JsonOpt = False,
+               quiet: QuietOpt = False, verbose: VerboseOpt = False) -> int:
+    """Run design agents on eligible sites: - (and stale d) become D."""
+    return _phase_command("design", batch, max_agents, wave, sites, redo, timeout, retries, agent, bg, dry_run,
+                          root, json_out, quiet, verbose)
+
+
+@app.command("implement")
+@handles_errors
+def implement_cmd(batch: BatchOpt = None, max_agents: MaxAgentsOpt = None, wave: WaveOpt = None,
+                  sites: SitesOpt = None, redo: RedoOpt = False, timeout: TimeoutOpt = None,
+                  retries: RetriesOpt = None, agent: AgentOpt = None, bg: BgOpt = False, dry_run: DryRunOpt = False,
+                  root: RootOpt = None, json_out: JsonOpt = False, quiet: QuietOpt = False,
+                  verbose: VerboseOpt = False) -> int:
+    """Run implement agents on eligible sites: D (and stale i) become I."""
+    return _phase_command("implement", batch, max_agents, wave, sites, redo, timeout, retries, agent, bg, dry_run,
+                          root, json_out, quiet, verbose)
+
+
+@app.command("run")
+@handles_errors
+def run_cmd(batch: BatchOpt = None, max_agents: MaxAgentsOpt = None, wave: WaveOpt = None, sites: SitesOpt = None,
+            redo: RedoOpt = False, timeout: TimeoutOpt = None, retries: RetriesOpt = None, agent: AgentOpt = None,
+            bg: BgOpt = False, dry_run: DryRunOpt = False, root: RootOpt = None, json_out: JsonOpt = False,
+            quiet: QuietOpt = False, verbose: VerboseOpt = False) -> int:
+    """Design, implement and finish a batch in one go."""
+    import os
+
+    from .jobs import RUN_ID_ENV
+
+    ctx = open_workspace(root, quiet, verbose)
+    flags = _run_flags(batch, max_agents, wave, sites, redo, timeout, retries, agent, dry_run)
+    if bg and not dry_run:
+        return _background(ctx, "run", flags, json_out)
+    results = []
+    code = 0
+    for phase in ("design", "implement"):
+        result = _phase(ctx, phase, flags, run_id=os.environ.get(RUN_ID_ENV) if phase == "design" else None)
+        results.append(result)
+        if flags.dry_run:
+            continue
+        if result.exit_code in (EXIT_SIGINT, 143):
+            code = result.exit_code
+            break
+        code = max(code, result.exit_code)
+    else:
+        code = max(code, _finish_after_run(ctx, flags))
+    if json_out:
+        ctx.ui.json([_result_json(r) for r in results])
+    return 0 if flags.dry_run else code
+
+
+def _finish_after_run(ctx: Context, flags) -> int:
+    try:
+        from .finish import finish_batch  # noqa: F401  (arrives with the finish issue)
+    except ImportError:
+        ctx.ui.info("run: design and implement done; finish is not available yet, so sites stay at I")
+        return 0
+    return _finish_for_run(ctx, flags)
+
+
+def _finish_for_run(ctx: Context, flags) -> int:
+    return 0
+
+
+@app.command("stop")
+@handles_errors
+def stop_cmd(
+    run_id: Annotated[Optional[str], typer.Argument(help="The run to stop (see smb status).")] = None,
+    batch: BatchOpt = None,
+    stop_all: Annotated[bool, typer.Option("--all", help="Stop every live run.")] = False,
+    root: RootOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> int:
+    """Stop live runs gracefully and wait for them: their sites go back to where they were."""
+    from .jobs import stop_runs
+    from .sites import parse_batch
+
+    ctx = open_workspace(root, quiet, verbose)
+    result = stop_runs(ctx.workspace, ctx.settings, run_id, parse_batch(batch) if batch else None, stop_all)
+    if json_out:
+        ctx.ui.json(result.__dict__)
+    else:
+        if not (result.stopped or result.still_alive or result.not_found):
+            ctx.ui.info("no live run to stop")
+        for rid in result.stopped:
+            ctx.ui.info(f"stopped {rid}")
+        for rid in result.not_found:
+            ctx.ui.info(f"{rid} is not running")
+        for rid in result.still_alive:
+            ctx.ui.error(f"{rid} did not stop in time; see smb status")
+    return EXIT_FAILED if result.still_alive else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the app; a bad flag or argument is one line on stderr and exit 2."""
     command = typer.main.get_command(app)

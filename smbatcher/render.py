@@ -51,3 +51,21 @@ def render_history(ui: UI, domain: str, items: list[dict]) -> None:
             if item.get(key) not in (None, ""):
                 extra.append(f"{key}={item[key]}")
         ui.out(f"{_when(item.get('ts', 0))}  {kind:<8} {change:<10} {' '.join(extra)}".rstrip())
+
+
+def render_dry_run(ui: UI, selection, phase: str) -> None:
+    """What a run would do; nothing was changed."""
+    for domain in selection.stale:
+        ui.out(f"would reclaim {domain} (stale claim of a dead run)")
+    for domain in selection.eligible:
+        ui.out(f"would run {phase} {domain}")
+    for domain in selection.stale:
+        if domain not in selection.eligible:
+            ui.out(f"would run {phase} {domain}")
+    for domain, reason in selection.skipped:
+        ui.out(f"SKIP {domain} {reason}")
+    for domain in selection.busy:
+        ui.out(f"busy {domain} (claimed by a live run)")
+    ui.out(f"dry run: {phase} batch {selection.batch}: {len(selection.eligible) + len(selection.stale)} to run, "
+           f"{len(selection.skipped)} skipped, {len(selection.busy)} busy, {selection.done_already} already past "
+           f"{phase}; nothing was changed")

@@ -95,3 +95,33 @@ class UI:
         for row in rows:
             table.add_row(*row)
         self.console.print(table)
+
+
+class RunProgress:
+    """The live display of a run on a terminal: done/total, running agents, sites/min, ETA."""
+
+    def __init__(self, ui: UI, description: str, total: int) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[running]} running"),
+            TextColumn("{task.fields[rate]}"),
+            TextColumn("ETA {task.fields[eta]}"),
+            TimeElapsedColumn(),
+            console=ui.console,
+            transient=False,
+        )
+        self.task = self.progress.add_task(description, total=total, running=0, rate="-", eta="-")
+        self.progress.start()
+
+    def update(self, done: int, running: int, rate: str, eta: str) -> None:
+        self.progress.update(self.task, completed=done, running=running, rate=rate, eta=eta)
+
+    def print(self, text: str) -> None:
+        self.progress.console.print(text, markup=False, highlight=False)
+
+    def stop(self) -> None:
+        self.progress.stop()
