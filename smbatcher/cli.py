@@ -381,16 +381,46 @@ def run_cmd(batch: BatchOpt = None, max_agents: MaxAgentsOpt = None, wave: WaveO
 
 
 def _finish_after_run(ctx: Context, flags) -> int:
-    try:
-        from .finish import finish_batch  # noqa: F401  (arrives with the finish issue)
-    except ImportError:
-        ctx.ui.info("run: design and implement done; finish is not available yet, so sites stay at I")
-        return 0
-    return _finish_for_run(ctx, flags)
+    from .finish import finish_batch
+    from .render import render_finish
+
+    report = finish_batch(ctx.workspace, ctx.store, flags.batch, dry_run=flags.dry_run)
+    render_finish(ctx.ui, report)
+    if report.written:
+        autocommit(ctx, f"smb finish batch {flags.batch}: {len(report.passed)} -> Q, {len(report.failed)} failed")
+    return report.exit_code
 
 
-def _finish_for_run(ctx: Context, flags) -> int:
-    return 0
+@app.command("finish")
+@handles_errors
+def finish_cmd(
+    batch: BatchOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and report; write nothing.")] = False,
+    reset_failed: Annotated[bool, typer.Option("--reset-failed", help="Send failing sites back to D.")] = False,
+    screenshots: Annotated[bool, typer.Option("--screenshots", help="Screenshot each finished site (Chromium).")] = False,
+    root: RootOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> int:
+    """Check every I site; passing ones become Q in one transaction; failures are listed with reasons."""
+    from .finish import finish_batch
+    from .render import render_finish
+    from .sites import parse_batch
+
+    ctx = open_workspace(root, quiet, verbose)
+    if batch is None:
+        raise UsageError("--batch is required")
+    wanted = parse_batch(batch)
+    report = finish_batch(ctx.workspace, ctx.store, wanted, dry_run=dry_run, reset_failed=reset_failed,
+                          screenshots=screenshots)
+    if report.written:
+        autocommit(ctx, f"smb finish batch {wanted}: {len(report.passed)} -> Q, {len(report.failed)} failed")
+    if json_out:
+        ctx.ui.json(report.as_json())
+    else:
+        render_finish(ctx.ui, report)
+    return report.exit_code
 
 
 @app.command("stop")

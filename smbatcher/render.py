@@ -69,3 +69,26 @@ def render_dry_run(ui: UI, selection, phase: str) -> None:
     ui.out(f"dry run: {phase} batch {selection.batch}: {len(selection.eligible) + len(selection.stale)} to run, "
            f"{len(selection.skipped)} skipped, {len(selection.busy)} busy, {selection.done_already} already past "
            f"{phase}; nothing was changed")
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{status} {n}" for status, n in counts.items()) or "none"
+
+
+def render_finish(ui: UI, report) -> None:
+    verb = "would pass" if report.dry_run else "passed -> Q"
+    for domain, reasons in report.failed.items():
+        ui.out(f"FAIL {domain}: {'; '.join(reasons)}")
+    if report.refused:
+        ui.error(f"finish wrote nothing: {report.refused}")
+    failed_to = "back to D" if report.reset_failed else "stay I"
+    ui.out(f"finish batch {report.batch}: {len(report.passed)} {verb}, {len(report.failed)} failed ({failed_to}), "
+           f"{len(report.already_final)} already final" + (" (dry run: nothing written)" if report.dry_run else ""))
+    ui.out(f"before: {_counts_text(report.before)}; after: {_counts_text(report.after)}")
+    if report.screenshot_note:
+        ui.warn(report.screenshot_note)
+    if report.screenshots:
+        ui.out(f"screenshots: {len(report.screenshots)} in sites/<domain>-v1/.smb/screenshot.png "
+               f"(first: {report.screenshots[0]})")
+    if report.report_file:
+        ui.info(f"report: {report.report_file}")

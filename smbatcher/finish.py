@@ -1,0 +1,187 @@
+"""``smb finish``: check every implemented site, then finalize the passing ones in one transaction.
+
+The shell ``finish.sh`` could die half way and leave a batch split between
+``I`` and ``Q``, or lose rows (runbook scenario 6). Here the checks happen
+first, outside the lock; then one transaction re-reads the registry, checks
+that the batch's row set is the one finish started with and the one the
+manifest lists (conservation), and writes every ``I -> Q`` at once. A kill at
+any instant leaves the old file or the new one; a second run finishes the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import UsageError
+from .manifest import parse_manifest
+from .sitecheck import check_site
+from .store import Store, atomic_write
+from .workspace import Workspace
+
+_PARALLEL_FROM = 24  # below this many sites a process pool costs more than it saves
+
+
+@dataclass
+class FinishReport:
+    batch: str
+    dry_run: bool = False
+    reset_failed: bool = False
+    passed: list[str] = field(default_factory=list)
+    failed: dict[str, list[str]] = field(default_factory=dict)
+    already_final: list[str] = field(default_factory=list)
+    before: dict[str, int] = field(default_factory=dict)
+    after: dict[str, int] = field(default_factory=dict)
+    refused: str | None = None
+    written: bool = False
+    screenshots: list[str] = field(default_factory=list)
+    screenshot_note: str | None = None
+    seconds: float = 0.0
+    report_file: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed or self.refused else 0
+
+    def as_json(self) -> dict:
+        return {
+            "batch": self.batch, "dry_run": self.dry_run, "reset_failed": self.reset_failed,
+            "passed": self.passed, "failed": [{"domain": d, "reasons": r} for d, r in self.failed.items()],
+            "already_final": len(self.already_final), "before": self.before, "after": self.after,
+            "refused": self.refused, "written": self.written, "screenshots": self.screenshots,
+            "screenshot_note": self.screenshot_note, "seconds": round(self.seconds, 2),
+            "report_file": self.report_file, "exit_code": self.exit_code,
+        }
+
+
+def _check_one(args: tuple[str, str, str]) -> tuple[str, list[str]]:
+    domain, site_dir, design_file = args
+    return domain, [str(p) for p in check_site(Path(site_dir), Path(design_file))]
+
+
+def check_sites(workspace: Workspace, domains: list[str]) -> dict[str, list[str]]:
+    """domain -> problems (empty = pass), spread over the cores for a large batch."""
+    jobs = [(d, str(workspace.site_dir(d)), str(workspace.design_file(d))) for d in domains]
+    workers = min(os.cpu_count() or 1, 8)
+    if len(jobs) < _PARALLEL_FROM or workers < 2:
+        return dict(map(_check_one, jobs))
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return dict(pool.map(_check_one, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
+
+
+def _counts(rows) -> dict[str, int]:
+    return dict(sorted(Counter(row.status for row in rows).items()))
+
+
+def conservation_problem(start: set[str], now: set[str], manifest: set[str] | None) -> str | None:
+    """Why the batch's rows are not the ones finish started with, or the manifest lists; None if they are."""
+    if now != start:
+        lost, new = sorted(start - now), sorted(now - start)
+        parts = []
+        if lost:
+            parts.append(f"{len(lost)} rows disappeared ({', '.join(lost[:5])})")
+        if new:
+            parts.append(f"{len(new)} rows appeared ({', '.join(new[:5])})")
+        return "the registry changed while finish ran: " + "; ".join(parts)
+    if manifest is not None and manifest != now:
+        missing, extra = sorted(manifest - now), sorted(now - manifest)
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} manifest sites have no row ({', '.join(missing[:5])})")
+        if extra:
+            parts.append(f"{len(extra)} rows are not in the manifest ({', '.join(extra[:5])})")
+        return ("the registry and the batch manifest disagree: " + "; ".join(parts)
+                + "; repair with: smb doctor --scenario finalization --fix")
+    return None
+
+
+def finish_batch(workspace: Workspace, store: Store, batch: str, *, dry_run: bool = False,
+                 reset_failed: bool = False, screenshots: bool = False) -> FinishReport:
+    started = time.monotonic()
+    report = FinishReport(batch=batch, dry_run=dry_run, reset_failed=reset_failed)
+    registry = store.read()
+    if registry.problems:
+        from .errors import RegistryInvalid
+
+        raise RegistryInvalid(workspace.rel(workspace.registry), registry.problems)
+    rows = registry.batch_rows(batch)
+    if not rows:
+        raise UsageError(f"batch {batch} has no sites (batches: {', '.join(registry.batches()) or 'none'})")
+    report.before = _counts(rows)
+    start_set = {row.domain for row in rows}
+    manifest_path = workspace.manifest(batch)
+    manifest = None
+    if manifest_path.exists():
+        manifest = set(parse_manifest(manifest_path.read_text(encoding="utf-8")).domains)
+    report.already_final = [row.domain for row in rows if row.status == "Q"]
+    todo = [row.domain for row in rows if row.status == "I"]
+    results = check_sites(workspace, todo)
+    report.passed = [d for d in todo if not results[d]]
+    report.failed = {d: results[d] for d in todo if results[d]}
+    report.refused = conservation_problem(start_set, start_set, manifest)
+    if not dry_run and report.refused is None and todo:
+        with store.transaction(actor="finish") as txn:
+            now_rows = txn.registry.batch_rows(batch)
+            report.refused = conservation_problem(start_set, {r.domain for r in now_rows}, manifest)
+            if report.refused is None:
+                for domain in report.passed:
+                    txn.set_status(txn.row(domain), "Q", expect="I", note="")
+                for domain, reasons in report.failed.items():
+                    note = "finish: " + "; ".join(reasons[:3])
+                    txn.set_status(txn.row(domain), "D" if reset_failed else "I", expect="I", note=note)
+                report.written = txn.changed
+                report.after = _counts(now_rows)
+    if not report.after:
+        report.after = report.before
+    if screenshots and not dry_run and report.refused is None:
+        take_screenshots(workspace, report)
+    report.seconds = time.monotonic() - started
+    if not dry_run:
+        path = workspace.logs / f"finish-{batch}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        report.report_file = workspace.rel(path)
+        atomic_write(path, json.dumps(report.as_json(), indent=1) + "\n")
+    return report
+
+
+def find_chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def take_screenshots(workspace: Workspace, report: FinishReport, timeout: float = 60.0) -> None:
+    """Headless, offline screenshots of each finished site's home page, for a person to look at."""
+    browser = find_chromium()
+    if browser is None:
+        report.screenshot_note = "chromium not found: no screenshots (apt-get install chromium)"
+        return
+    for domain in report.passed:
+        site = workspace.site_dir(domain)
+        target = site / ".smb" / "screenshot.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="smb-chromium-") as profile:
+            argv = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--hide-scrollbars", f"--user-data-dir={profile}", "--window-size=1280,900",
+                    # No network: every request other than file:// goes nowhere.
+                    "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
+                    f"--screenshot={target}", (site / "index.html").as_uri()]
+            try:
+                subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, timeout=timeout, start_new_session=True)
+            except (subprocess.TimeoutExpired, OSError) as exc:
+                report.screenshot_note = f"screenshot of {domain} failed: {exc}"
+                continue
+        if target.is_file() and target.stat().st_size:
+            report.screenshots.append(workspace.rel(target))
