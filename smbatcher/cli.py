@@ -454,6 +454,68 @@ def stop_cmd(
     return EXIT_FAILED if result.still_alive else 0
 
 
+@app.command("doctor")
+@handles_errors
+def doctor_cmd(
+    scenario: Annotated[Optional[List[str]], typer.Option("--scenario", help="Only this scenario (repeatable).")] = None,
+    site: Annotated[Optional[str], typer.Option("--site", help="The site for site-stuck.")] = None,
+    batch: BatchOpt = None,
+    fix: Annotated[bool, typer.Option("--fix", help="Apply the safe fixes (after a registry backup).")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Warnings count as failures.")] = False,
+    list_only: Annotated[bool, typer.Option("--list", help="Name the scenarios.")] = False,
+    report: Annotated[bool, typer.Option("--report", help="Print the escalation block, ready to paste.")] = False,
+    root: RootOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> int:
+    """Diagnose (and with --fix, repair) every runbook scenario."""
+    from . import doctor
+    from .render import render_doctor
+    from .sites import parse_batch
+
+    ui = UI(quiet=quiet, verbose=verbose)
+    checks = doctor.all_checks()
+    if list_only:
+        for check in sorted(checks, key=lambda c: doctor.SCENARIOS.index(c.name)):
+            ui.out(f"{check.name:<20} {check.about}")
+        return 0
+    unknown = [s for s in scenario or [] if s not in doctor.SCENARIOS]
+    if unknown:
+        raise UsageError(f"--scenario: unknown {unknown[0]!r} (known: {', '.join(doctor.SCENARIOS)})")
+    if scenario:
+        checks = [c for c in checks if c.name in scenario]
+    from .config import Settings
+
+    workspace = find_workspace(root)
+    config_error = None
+    try:
+        settings = load_settings(workspace.config_file)
+    except UsageError as exc:  # doctor reports a bad config instead of refusing to run
+        settings, config_error = Settings(), exc.message
+    ctx = doctor.DoctorContext(workspace, settings, Store(workspace, settings.registry.lock_timeout),
+                               config_error=config_error, site=site,
+                               batch=parse_batch(batch) if batch is not None else None)
+    findings, backup = doctor.run_checks(ctx, checks, fix=fix)
+    if fix and any(f.fixed for f in findings):
+        autocommit(Context(ui, workspace, settings, ctx.store), "smb doctor --fix: " + "; ".join(
+            f.scenario for f in findings if f.fixed))
+    if json_out:
+        data = {"status": doctor.overall(findings), "checks": [f.as_json() for f in findings]}
+        if backup:
+            data["backup"] = backup
+        ui.json(data)
+    elif report:
+        from .doctor.escalation import escalation_report
+
+        ui.out(escalation_report(ctx, findings, backup))
+    else:
+        render_doctor(ui, findings, verbose)
+        if backup:
+            ui.info(f"registry backed up to {backup} before the fixes")
+    return doctor.exit_code(findings, strict)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the app; a bad flag or argument is one line on stderr and exit 2."""
     command = typer.main.get_command(app)

@@ -92,3 +92,32 @@ def render_finish(ui: UI, report) -> None:
                f"(first: {report.screenshots[0]})")
     if report.report_file:
         ui.info(f"report: {report.report_file}")
+
+
+_MARK = {"ok": "[✓]", "warn": "[!]", "fail": "[✗]", "error": "[☠]"}
+_STYLE = {"ok": "green", "warn": "yellow", "fail": "red", "error": "magenta"}
+
+
+def render_doctor(ui: UI, findings, verbose: bool) -> None:
+    """In the manner of flutter/brew doctor: a header per scenario, evidence, the fix command."""
+    for f in findings:
+        if f.status == "ok" and not verbose:
+            continue
+        ui.rich(f"{ui.styled(_MARK[f.status], _STYLE[f.status])} {f.scenario}: {_escape(f.summary)}")
+        for line in f.findings:
+            ui.rich(f"    {_escape(line)}")
+        for line in f.fixed:
+            ui.rich(f"    fixed: {_escape(line)}")
+        if f.fix and f.status != "ok":
+            ui.rich(f"    → fix: {_escape(f.fix)}")
+    counts = {status: sum(1 for f in findings if f.status == status) for status in _MARK}
+    closing = f"{len(findings)} checks: {counts['ok']} ok, {counts['warn']} warn, {counts['fail']} fail"
+    if counts["error"]:
+        closing += f", {counts['error']} could not run"
+    ui.out(closing)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)

@@ -1,0 +1,111 @@
+"""disk-space: free space against the thresholds, what uses it, how fast it grows (runbook scenario 3).
+
+The fix clears ``.smbatcher/tmp/`` (except live runs' staging folders) and
+``.smbatcher/design-cache/``; never sites, designs or batches.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+from ..config import format_size
+from ..runs import load_all
+from . import FAIL, OK, WARN, DoctorContext, Finding
+
+
+def tree_size(path, since: float | None = None) -> tuple[int, int]:
+    """(bytes, bytes in files modified after ``since``) under ``path``, without following links."""
+    total = recent = 0
+    stack = [str(path)]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = os.scandir(folder)
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    elif entry.is_file(follow_symlinks=False):
+                        info = entry.stat(follow_symlinks=False)
+                        total += info.st_size
+                        if since is not None and info.st_mtime >= since:
+                            recent += info.st_size
+                except OSError:
+                    continue
+    return total, recent
+
+
+class DiskSpace:
+    name = "disk-space"
+    about = "free space vs disk_warn/disk_alert/disk_critical, sizes of sites/ .smbatcher/ tmp/ logs/, growth"
+    time_limit = 30.0
+
+    def diagnose(self, ctx: DoctorContext) -> Finding:
+        finding = Finding(self.name)
+        limits = ctx.settings.doctor
+        usage = shutil.disk_usage(ctx.workspace.root)
+        free = usage.free
+        hour_ago = time.time() - 3600
+        sizes = {}
+        grown = 0
+        for label, path in (("sites/", ctx.workspace.sites), (".smbatcher/", ctx.workspace.smb_dir),
+                            ("tmp/", ctx.workspace.tmp), ("logs/", ctx.workspace.logs)):
+            size, recent = tree_size(path, hour_ago)
+            sizes[label] = size
+            if label != "tmp/":  # tmp/ is inside .smbatcher/: counted once
+                grown += recent
+        finding.findings.append(f"free {format_size(free)} of {format_size(usage.total)} "
+                                f"(warn < {format_size(limits.disk_warn)}, alert < {format_size(limits.disk_alert)}, "
+                                f"critical < {format_size(limits.disk_critical)})")
+        finding.findings.append("sizes: " + ", ".join(f"{k} {format_size(v)}" for k, v in sizes.items()))
+        if grown:
+            hours = free / grown
+            left = f"about {hours:.0f} h" if hours < 24 * 14 else "more than two weeks"
+            finding.findings.append(f"growth: {format_size(grown)} written in the last hour; "
+                                    f"full in {left} at this rate")
+        else:
+            finding.findings.append("growth: nothing written in the last hour")
+        finding.data.update(free=free, sizes=sizes, growth_per_hour=grown)
+        clearable = sizes["tmp/"] + tree_size(ctx.workspace.design_cache)[0]
+        if free < limits.disk_alert:
+            finding.status = FAIL
+            level = "critical" if free < limits.disk_critical else "alert"
+            finding.summary = f"{level}: {format_size(free)} free" + (
+                "; the runner launches no agent below disk_critical" if level == "critical" else "")
+        elif free < limits.disk_warn:
+            finding.status = WARN
+            finding.summary = f"low: {format_size(free)} free (under disk_warn {format_size(limits.disk_warn)})"
+        else:
+            finding.status = OK
+            finding.summary = f"{format_size(free)} free"
+        if finding.status != OK:
+            finding.fix = (f"smb doctor --scenario disk-space --fix  (frees about {format_size(clearable)} "
+                           "from tmp/ and design-cache/; archive finished batches for more)")
+        return finding
+
+    def repair(self, ctx: DoctorContext, finding: Finding) -> list[str]:
+        live = {r.run_id for r in load_all(ctx.workspace) if r.alive()}
+        freed = 0
+        removed = 0
+        for folder in (ctx.workspace.tmp, ctx.workspace.design_cache):
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                if folder == ctx.workspace.tmp and entry.name in live:
+                    continue  # a live run's staging folder: its agents are writing there
+                size = tree_size(entry.path)[0] if entry.is_dir(follow_symlinks=False) else entry.stat(
+                    follow_symlinks=False).st_size
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+                freed += size
+                removed += 1
+        return [f"removed {removed} entries from tmp/ and design-cache/, freed {format_size(freed)}"] if removed else []

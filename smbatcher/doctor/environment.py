@@ -1,0 +1,58 @@
+"""environment: agent commands on PATH, a writable workspace, a valid config, git and tmux."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from ..agents import check_agent
+from ..errors import UsageError
+from . import FAIL, OK, WARN, DoctorContext, Finding
+
+
+class Environment:
+    name = "environment"
+    about = "agent commands on PATH, workspace writable, config valid, git (autocommit), tmux"
+    time_limit = 10.0
+
+    def diagnose(self, ctx: DoctorContext) -> Finding:
+        finding = Finding(self.name)
+        problems, warnings = [], []
+        if ctx.config_error:
+            problems.append(f"bad config: {ctx.config_error}")
+        agents = ctx.settings.agents
+        for phase in ("design", "implement"):
+            command = getattr(agents, phase)
+            try:
+                argv = check_agent(command)
+                finding.findings.append(f"{phase} agent: {command!r} -> {argv[0]}")
+            except UsageError as exc:
+                problems.append(f"{phase} agent: {exc.message}")
+        for folder in (ctx.workspace.smb_dir, ctx.workspace.sites, ctx.workspace.logs):
+            if folder.exists() and not os.access(folder, os.W_OK | os.X_OK):
+                problems.append(f"workspace folder not writable: {ctx.workspace.rel(folder)}")
+            elif not folder.exists() and folder != ctx.workspace.smb_dir:
+                warnings.append(f"{ctx.workspace.rel(folder)}/ is missing (created on the next run)")
+        if ctx.workspace.registry.exists() and not os.access(ctx.workspace.registry, os.W_OK):
+            problems.append("the registry is not writable")
+        git = shutil.which("git")
+        if ctx.settings.git.autocommit and not git:
+            problems.append("git autocommit is on but git is not on PATH")
+        finding.findings.append(f"git: {git or 'not found'}")
+        tmux = shutil.which("tmux")
+        if not tmux:
+            warnings.append("tmux not found: long runs need tmux, nohup or --bg to survive a closed terminal")
+        finding.findings.append(f"tmux: {tmux or 'not found'}")
+        finding.findings[:0] = problems + warnings
+        if problems:
+            finding.status = FAIL
+            finding.summary = problems[0] + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else "")
+            finding.fix = "edit .smbatcher/config.toml ([agents] design/implement) or install the agent CLI"
+        elif warnings:
+            finding.status = WARN
+            finding.summary = warnings[0]
+            finding.fix = "apt-get install -y tmux" if not tmux else None
+        else:
+            finding.status = OK
+            finding.summary = "agents found, workspace writable, config valid"
+        return finding
