@@ -9,8 +9,34 @@ from __future__ import annotations
 import sys
 
 
+_GLOBAL_WITH_VALUE = ("--root",)
+_GLOBAL_FLAGS = ("-q", "--quiet", "-v", "--verbose", "--json")
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """``smb --root X -v status`` means ``smb status --root X -v``: global options go after the command."""
+    moved: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg in _GLOBAL_WITH_VALUE and i + 1 < len(args):
+            moved += args[i : i + 2]
+            i += 2
+        elif arg.startswith("--root="):
+            moved.append(arg)
+            i += 1
+        elif arg in _GLOBAL_FLAGS:
+            moved.append(arg)
+            i += 1
+        else:
+            break
+    if not moved or i >= len(args):
+        return args
+    return [args[i], *moved, *args[i + 1 :]]
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else list(argv)
+    args = hoist_global_options(sys.argv[1:] if argv is None else list(argv))
     if args[:1] == ["list-sites"] and "--help" not in args and "-h" not in args:
         from .listing import main as list_sites_main
 

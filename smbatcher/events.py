@@ -79,6 +79,6 @@ def read_since(path: Path, since: float) -> list[dict]:
             chunk *= 4
 
 
-def completions(events: list[dict], statuses: tuple[str, ...] = ("D", "I", "Q")) -> list[float]:
+def completions(events: list[dict], statuses: tuple[str, ...] = ("D", "I")) -> list[float]:
     """Timestamps of sites reaching a done status from its claim (a site finished a phase)."""
-    return [e["ts"] for e in events if e.get("event") == "status" and e.get("to") in statuses and e.get("from") in ("d", "i", "I")]
+    return [e["ts"] for e in events if e.get("event") == "status" and e.get("to") in statuses and e.get("from") in ("d", "i")]
