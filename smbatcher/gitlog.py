@@ -24,13 +24,23 @@ def _repo(workspace: Workspace):
         return None
 
 
+def _git_config(repo, key: str) -> str:
+    import git
+
+    try:
+        return repo.git.config("--get", key).strip()
+    except git.GitCommandError:  # exit 1: the key is not set
+        return ""
+
+
 def _identity_env(repo) -> dict[str, str]:
     # A fresh machine may have no user.email; a commit must still succeed from cron.
-    reader = repo.config_reader()
+    # Ask git itself: GitPython's config_reader() ignores GIT_CONFIG_GLOBAL/XDG and its
+    # get_value(default=None) raises NoSectionError when there is no [user] at all.
     env = {}
-    if not reader.get_value("user", "name", default=None) and "GIT_AUTHOR_NAME" not in os.environ:
+    if not _git_config(repo, "user.name") and "GIT_AUTHOR_NAME" not in os.environ:
         env.update(GIT_AUTHOR_NAME="smb", GIT_COMMITTER_NAME="smb")
-    if not reader.get_value("user", "email", default=None) and "GIT_AUTHOR_EMAIL" not in os.environ:
+    if not _git_config(repo, "user.email") and "GIT_AUTHOR_EMAIL" not in os.environ:
         env.update(GIT_AUTHOR_EMAIL="smb@localhost", GIT_COMMITTER_EMAIL="smb@localhost")
     return env
 
