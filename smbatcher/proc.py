@@ -61,20 +61,19 @@ class Agent:
             self.pidfd = None
 
 
-def spawn(argv: list[str], *, cwd: Path, env: dict[str, str], stdin_path: Path, log_path: Path) -> subprocess.Popen:
-    """Start ``argv`` without a shell, in a new session, prompt on stdin, output to its log."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(stdin_path, "rb") as stdin, open(log_path, "ab") as log:
-        return subprocess.Popen(
-            argv,
-            cwd=cwd,
-            env=env,
-            stdin=stdin,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            close_fds=True,
-        )
+def spawn(argv: list[str], *, cwd: Path, env: dict[str, str], stdin, stdout) -> subprocess.Popen:
+    """Start ``argv`` without a shell, in a new session; ``stdin`` (the prompt) and ``stdout`` (its
+    log, stderr too) are open files the caller closes once the agent has them."""
+    return subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=env,
+        stdin=stdin,
+        stdout=stdout,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        close_fds=True,
+    )
 
 
 def open_pidfd(pid: int) -> int | None:
@@ -147,24 +146,64 @@ def stop_recorded_process(pid: int, create_time: float, grace: float) -> bool:
 
     Only a process whose pid *and* create time match the record is touched.
     """
+    return bool(stop_recorded_processes([(pid, create_time)], grace))
+
+
+def stop_recorded_processes(records: list[tuple[int, float]], grace: float) -> list[int]:
+    """Stop recorded agents of a dead run all at once; returns the pids that were alive.
+
+    Every group and descendant gets SIGTERM first, then one shared deadline of
+    ``grace`` for all of them (not one grace each, in turn), then SIGKILL for
+    what is left. A zombie counts as gone: the dead run's agents are orphans,
+    and where init does not reap (a container whose pid 1 is not an init)
+    they stay zombies forever; waiting for them to vanish cost a full grace
+    per agent before the next run could start (tests/test_signals.py).
+    Only a process whose pid *and* create time match the record is touched.
+    """
     import psutil
 
-    try:
-        proc = psutil.Process(pid)
-        if abs(proc.create_time() - create_time) > 0.05:
-            return False
-    except psutil.NoSuchProcess:
-        return False
-    tree = [proc, *descendants(pid)]
-    pgid = pid  # an agent is a session leader: its pid is its group id
-    signal_group(pgid, signal.SIGTERM)
-    kill_processes(tree, signal.SIGTERM)
-    gone, alive = psutil.wait_procs(tree, timeout=grace)
-    if alive or group_alive(pgid):
-        signal_group(pgid, signal.SIGKILL)
-        kill_processes(alive, signal.SIGKILL)
-        psutil.wait_procs(alive, timeout=5)
-    return True
+    stopped: list[int] = []
+    tree: list = []
+    for pid, create_time in records:
+        try:
+            proc = psutil.Process(pid)
+            if abs(proc.create_time() - create_time) > 0.05 or proc.status() == psutil.STATUS_ZOMBIE:
+                continue
+        except psutil.NoSuchProcess:
+            continue
+        family = [proc, *descendants(pid)]
+        signal_group(pid, signal.SIGTERM)  # an agent is a session leader: its pid is its group id
+        kill_processes(family, signal.SIGTERM)
+        stopped.append(pid)
+        tree.extend(family)
+    if not tree:
+        return stopped
+    left = _wait_gone(tree, grace)
+    if left or any(group_alive(pid) for pid in stopped):
+        for pid in stopped:
+            signal_group(pid, signal.SIGKILL)
+        kill_processes(left, signal.SIGKILL)
+        _wait_gone(left, 5)
+    return stopped
+
+
+def _wait_gone(processes: list, timeout: float) -> list:
+    """Wait until every process has exited or is a zombie; returns those still running at the deadline."""
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    while True:
+        left = []
+        for proc in processes:
+            try:
+                if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                    left.append(proc)
+            except psutil.NoSuchProcess:
+                pass
+        if not left or time.monotonic() >= deadline:
+            return left
+        processes = left
+        time.sleep(0.02)
 
 
 def wait_for_exit(pids: list[int], timeout: float) -> bool:

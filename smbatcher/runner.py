@@ -229,6 +229,7 @@ class Runner:
         self.pending: list[Outcome] = []  # outcomes not yet written to the registry
         self.unreported: list[Outcome] = []  # outcomes not yet counted in the result
         self.claim_attempt: dict[str, int] = {}
+        self.final: dict[str, Outcome] = {}  # each site's last counted outcome in this run
         self.breaker = Breaker(options.breaker_failures, options.breaker_cooldown)
         self.guard = ResourceGuard(workspace.root, options.disk_critical, options.min_free_memory)
         self.stop_signal: int | None = None
@@ -280,6 +281,8 @@ class Runner:
             shutil.rmtree(self.staging_root, ignore_errors=True)
             result.seconds = time.monotonic() - started
             result.exit_code = self._exit_code(result)
+            if self.stop_signal is not None:
+                result.signal_name = signal.Signals(self.stop_signal).name  # the summary says why it stopped
             self.record.ended = time.time()
             self.record.exit_code = result.exit_code
             self.record.agents = []
@@ -306,13 +309,15 @@ class Runner:
             return 0
         stale = set(selection.stale)
         live = live_owner_ids(self.workspace)
-        for record in load_all(self.workspace):
-            if record.ended is not None or record.run_id in live:
-                continue
-            for agent in record.agents:
-                if agent.domain in stale and proc.stop_recorded_process(agent.pid, agent.create_time,
-                                                                          self.options.grace):
-                    self.reporter.line(f"stopped agent pid {agent.pid} of dead run {record.run_id} ({agent.domain})")
+        survivors = [(record.run_id, agent) for record in load_all(self.workspace)
+                     if record.ended is None and record.run_id not in live
+                     for agent in record.agents if agent.domain in stale]
+        # All at once, with one shared grace: stopping them one after the other cost a grace each.
+        stopped = set(proc.stop_recorded_processes([(a.pid, a.create_time) for _, a in survivors],
+                                                   self.options.grace))
+        for run_id, agent in survivors:
+            if agent.pid in stopped:
+                self.reporter.line(f"stopped agent pid {agent.pid} of dead run {run_id} ({agent.domain})")
         reclaimed = 0
         with self.store.transaction(actor=self.run_id) as txn:
             for domain in selection.stale:
@@ -400,10 +405,11 @@ class Runner:
                             continue
                         if row.status != self.phase.todo and not (self.options.redo and row.status in self.phase.redo_from):
                             continue  # another run took it, or its status changed: not ours to do
-                        count = 0 if row.status == "X" else row.attempts
-                        txn.set_status(row, self.phase.claim, expect=row.status, owner=self.run_id,
+                        before = row.status  # read before set_status changes it to the claim
+                        count = 0 if before == "X" else row.attempts
+                        txn.set_status(row, self.phase.claim, expect=before, owner=self.run_id,
                                        attempts=count + 1, run=self.run_id)
-                        self.before_claim[domain] = row.status if row.status != "X" else self.phase.todo
+                        self.before_claim[domain] = before if before != "X" else self.phase.todo
                         self.claim_attempt[domain] = count + 1
                         claimed.append(domain)
                 self.pending = []
@@ -439,8 +445,11 @@ class Runner:
     def _launch(self, domain: str, probe: bool = False) -> None:
         attempt = self.claim_attempt.get(domain, 1)
         staging = self.staging_root / f"{domain}-{self.phase.name}-{attempt}"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
+        try:
+            staging.mkdir(parents=True)
+        except FileExistsError:  # left by an earlier launch of this attempt: start clean
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir(parents=True)
         design_file = self.workspace.design_file(domain)
         if self.phase is IMPLEMENT:
             output = staging / "site"
@@ -457,8 +466,6 @@ class Runner:
             "domain": domain, "batch": self.options.batch, "phase": self.phase.name, "output": str(output),
             "brief": self.brief, "design": design_text, "design_path": str(design_file), "attempt": str(attempt),
         })
-        prompt_file = staging / "prompt.md"
-        prompt_file.write_text(prompt, encoding="utf-8")
         env = dict(os.environ)
         env.update({
             "SMB_PHASE": self.phase.name, "SMB_DOMAIN": domain, "SMB_BATCH": self.options.batch,
@@ -470,12 +477,18 @@ class Runner:
             env["SMB_DESIGN"] = str(design_file)
         log_path = self.workspace.site_log(domain, self.phase.name, attempt)
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        with log_path.open("a", encoding="utf-8") as log:
-            log.write(f"=== smb {self.phase.name} {domain} attempt {attempt} run {self.run_id} "
-                      f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\n")
         now = time.monotonic()
+        # One open each for the prompt (written, rewound, handed over as stdin) and the log (header,
+        # then the agent's output): the launch path runs once per agent (bench/dispatch.py).
         try:
-            popen = proc.spawn(self.argv, cwd=staging, env=env, stdin_path=prompt_file, log_path=log_path)
+            with open(staging / "prompt.md", "w+b") as stdin, open(log_path, "ab") as log:
+                stdin.write(prompt.encode("utf-8"))
+                stdin.flush()
+                stdin.seek(0)
+                log.write(f"=== smb {self.phase.name} {domain} attempt {attempt} run {self.run_id} "
+                          f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\n".encode())
+                log.flush()
+                popen = proc.spawn(self.argv, cwd=staging, env=env, stdin=stdin, stdout=log)
         except OSError as exc:
             self._record_outcome(Outcome(domain, "error", attempt, 0.0, log=self.workspace.rel(log_path),
                                          error=f"cannot start agent: {exc.strerror or exc}"), probe=probe)
@@ -597,14 +610,16 @@ class Runner:
         outcomes, self.unreported = self.unreported, []
         for outcome in outcomes:
             result.outcomes.append(outcome)
-            if outcome.kind == "ok":
-                result.ok += 1
-            elif outcome.kind == "stopped":
+            if outcome.kind == "stopped":
                 result.stopped += 1
-            elif outcome.parked:
-                result.parked += 1
-            elif outcome.counted:
-                result.failed += 1
+            elif outcome.kind == "ok" or outcome.counted:
+                self.final[outcome.domain] = outcome
+        # Counted per site, by its last counted outcome: a site that failed, was retried and then
+        # built is ok, and a site parked after three failures is one parked site, not three failures.
+        finals = self.final.values()
+        result.ok = sum(1 for o in finals if o.kind == "ok")
+        result.parked = sum(1 for o in finals if o.kind != "ok" and o.parked)
+        result.failed = sum(1 for o in finals if o.kind != "ok" and not o.parked)
         if self.record is not None:
             self.record.done = result.ok
             self.record.failed = result.failed + result.parked

@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""Dispatch overhead: 1000 trivial agents through `smb implement --max-agents 25`, against the same
+command 1000 times under GNU parallel -j25 --joblog and under xargs -P25.
+
+Each job writes one tiny index.html into its own SMB_OUTPUT folder and exits, so the
+wall time is the dispatcher's cost. smb also claims every site in the registry,
+logs each agent, verifies and moves every result into sites/ and writes the
+registry back; GNU parallel's --joblog is the fair comparison (a durable record
+per job). Target (issue 3): smb <= 0.5 x GNU parallel.
+
+    python bench/dispatch.py [--sites 1000] [--jobs 25] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+AGENT = """sh -c 'echo ok > "$SMB_OUTPUT/index.html"'"""
+
+
+def make_workspace(root: Path, count: int, jobs: int) -> list[str]:
+    from smbatcher.registry import new_registry_text, render_cells
+    from smbatcher.workspace import create_workspace
+
+    ws, _ = create_workspace(root)
+    names = [f"site-{n:05d}.dev" for n in range(count)]
+    stamp = "2026-11-21T10:02:11Z"
+    ws.registry.write_text(new_registry_text() + "".join(
+        render_cells([d, "001", "D", "", "0", stamp, ""]) + "\n" for d in names), encoding="utf-8")
+    for name in names:
+        ws.design_file(name).write_text(f"# {name}\n", encoding="utf-8")
+    ws.config_file.write_text(
+        "[agents]\n"
+        f"implement = '''{AGENT}'''\n"
+        f"max_agents = {jobs}\n"
+        'timeout = "60s"\ngrace = "2s"\nmin_free_memory = "0"\n'
+        '[doctor]\ndisk_warn = "0"\ndisk_alert = "0"\ndisk_critical = "0"\n', encoding="utf-8")
+    return names
+
+
+def timed(argv: list[str], **kwargs) -> tuple[float, subprocess.CompletedProcess]:
+    started = time.perf_counter()
+    result = subprocess.run(argv, capture_output=True, text=True, **kwargs)
+    return time.perf_counter() - started, result
+
+
+def check(result: subprocess.CompletedProcess, what: str) -> None:
+    if result.returncode != 0:
+        sys.exit(f"{what} failed (exit {result.returncode}):\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+
+
+def count_outputs(folder: Path) -> int:
+    return sum(1 for _ in folder.glob("*/index.html"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sites", type=int, default=1000)
+    parser.add_argument("--jobs", type=int, default=25)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--profile", action="store_true", help="run smb under cProfile; print the top entries")
+    args = parser.parse_args()
+    base = Path(tempfile.mkdtemp(prefix="smb-bench-dispatch-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMB_")}
+    env["NO_COLOR"] = "1"
+    try:
+        names = make_workspace(base / "ws", args.sites, args.jobs)
+        domain_list = base / "domains.txt"
+        domain_list.write_text("\n".join(names) + "\n")
+        results: dict[str, float] = {}
+
+        # 1. smb (the whole command: interpreter start-up, claims, agents, verification, registry writes).
+        smb_argv = [sys.executable, "-m", "smbatcher", "implement", "--batch", "001", "--max-agents",
+                    str(args.jobs), "--root", str(base / "ws")]
+        if args.profile:
+            smb_argv[1:3] = ["-m", "cProfile", "-o", str(base / "smb.prof"), "-m", "smbatcher"]
+        results["smb implement"], result = timed(smb_argv, env=env)
+        check(result, "smb implement")
+        built = count_outputs(base / "ws" / "sites")
+        assert built == args.sites, f"smb built {built} of {args.sites}"
+
+        # 2. GNU parallel with a joblog: the same command, each job with its own output folder.
+        if shutil.which("parallel"):
+            out = base / "parallel"
+            for name in names:
+                (out / name).mkdir(parents=True)
+            job = f"SMB_OUTPUT={shlex.quote(str(out))}/{{}} {AGENT}"
+            results["GNU parallel -j --joblog"], result = timed(
+                ["parallel", "--will-cite", f"-j{args.jobs}", "--joblog", str(base / "joblog.txt"), job,
+                 "::::", str(domain_list)], env=env)
+            check(result, "parallel")
+            assert count_outputs(out) == args.sites
+        else:
+            print("GNU parallel not found (apt-get install -y parallel): skipped", file=sys.stderr)
+
+        # 3. xargs -P: the bare minimum, no record at all.
+        out = base / "xargs"
+        for name in names:
+            (out / name).mkdir(parents=True)
+        with domain_list.open() as stdin:
+            results["xargs -P"], result = timed(
+                ["xargs", f"-P{args.jobs}", "-I{}", "env", f"SMB_OUTPUT={out}/{{}}", "sh", "-c",
+                 'echo ok > "$SMB_OUTPUT/index.html"'], stdin=stdin, env=env)
+        check(result, "xargs")
+        assert count_outputs(out) == args.sites
+
+        print(f"{args.sites} trivial agents, {args.jobs} at once ({os.cpu_count()} cores, "
+              f"load {os.getloadavg()[0]:.2f})")
+        for name, seconds in results.items():
+            print(f"  {name:<26} {seconds:7.2f} s  {args.sites / seconds:7.0f} agents/s")
+        smb = results["smb implement"]
+        for name, seconds in results.items():
+            if name != "smb implement":
+                print(f"  smb / {name:<20} {smb / seconds:7.2f}")
+        if "GNU parallel -j --joblog" in results:
+            ratio = smb / results["GNU parallel -j --joblog"]
+            print(f"target smb <= 0.5 x GNU parallel: {'met' if ratio <= 0.5 else 'MISSED'} ({ratio:.2f})")
+        if args.profile:
+            import pstats
+
+            pstats.Stats(str(base / "smb.prof")).sort_stats("cumulative").print_stats(30)
+    finally:
+        if args.keep:
+            print(f"kept {base}")
+        else:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
