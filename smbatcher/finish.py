@@ -136,7 +136,10 @@ def finish_batch(workspace: Workspace, store: Store, batch: str, *, dry_run: boo
                     txn.set_status(txn.row(domain), "Q", expect="I", note="")
                 for domain, reasons in report.failed.items():
                     note = "finish: " + "; ".join(reasons[:3])
-                    txn.set_status(txn.row(domain), "D" if reset_failed else "I", expect="I", note=note)
+                    row = txn.row(domain)
+                    if not reset_failed and row.get("note") == note:
+                        continue  # already recorded: a re-run must change nothing (idempotence, issue 4)
+                    txn.set_status(row, "D" if reset_failed else "I", expect="I", note=note)
                 report.written = txn.changed
                 report.after = _counts(now_rows)
     if not report.after:

@@ -101,8 +101,8 @@ _STYLE = {"ok": "green", "warn": "yellow", "fail": "red", "error": "magenta"}
 def render_doctor(ui: UI, findings, verbose: bool) -> None:
     """In the manner of flutter/brew doctor: a header per scenario, evidence, the fix command."""
     for f in findings:
-        if f.status == "ok" and not verbose:
-            continue
+        if f.status == "ok" and not verbose and not f.fixed:
+            continue  # a check that --fix repaired is shown: doctor says what it did (SPEC §6)
         ui.rich(f"{ui.styled(_MARK[f.status], _STYLE[f.status])} {f.scenario}: {_escape(f.summary)}")
         for line in f.findings:
             ui.rich(f"    {_escape(line)}")

@@ -97,8 +97,20 @@ class WaveFailure:
         done: list[str] = []
         records, live, dead, claims, stale = self._state(ctx)
         grace = ctx.settings.agents.grace
+        # All survivors at once, not one after the other: each stop may wait `grace` for an agent that
+        # ignores SIGTERM, and 25 of them in a row (250 s at the default grace) would overrun the check's
+        # time limit and leave the fix half done.
+        agents = [(run, a) for run in dead for a in run.agents]
+        if agents:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=min(32, len(agents))) as pool:
+                results = list(pool.map(lambda item: stop_recorded_process(item[1].pid, item[1].create_time, grace),
+                                        agents))
+        else:
+            results = []
         for run in dead:
-            stopped = sum(1 for a in run.agents if stop_recorded_process(a.pid, a.create_time, grace))
+            stopped = sum(1 for (owner, _), ok in zip(agents, results) if owner is run and ok)
             if stopped:
                 done.append(f"stopped {stopped} surviving agents of dead run {run.run_id}")
         if stale:
