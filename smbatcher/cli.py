@@ -241,6 +241,10 @@ def history_cmd(
     from .render import render_history
 
     ctx = open_workspace(root, quiet, verbose)
+    problems = ctx.store.read().problems
+    if problems:  # read-only commands warn and show what they can (SPEC §2)
+        ctx.ui.warn(f"{ctx.workspace.rel(ctx.workspace.registry)}: {problems[0]}"
+                    + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else "") + "; showing what could be read")
     items = site_history(ctx.workspace, ctx.settings, ctx.store, domain)
     if json_out:
         ctx.ui.json(items)
@@ -529,8 +533,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_SIGINT
     except Exception as exc:
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # click's usage errors
+            message = exc.format_message()
+            if not message:  # `smb` alone: the help was printed, nothing went wrong
+                return 0
             sub = next((a for a in args if not a.startswith("-")), "")
-            UI().error(f"{exc.format_message()} (see: smb {sub + ' ' if sub else ''}--help)")
+            known = sub in getattr(command, "commands", {})
+            UI().error(f"{message} (see: smb {sub + ' ' if known else ''}--help)")
             return exc.exit_code if exc.exit_code else EXIT_USAGE
         if type(exc).__name__ == "Abort":
             return EXIT_SIGINT

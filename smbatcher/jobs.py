@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from .agents import check_agent
 from .config import Settings, parse_duration
+from .proc import wait_for_exit
 from .errors import UsageError
 from .runlog import RunReporter
 from .runner import Runner, RunOptions, RunResult
@@ -134,11 +135,9 @@ def stop_runs(workspace: Workspace, settings: Settings, run_id: str | None, batc
     timeout = wait if wait is not None else settings.agents.grace + 30
     deadline = time.monotonic() + timeout
     for record, process in procs:
-        try:
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        # A zombie has finished its clean shutdown; its parent just has not collected it yet.
+        if wait_for_exit([process.pid], max(0.1, deadline - time.monotonic())):
             result.stopped.append(record.run_id)
-        except psutil.TimeoutExpired:
+        else:
             result.still_alive.append(record.run_id)
-        except psutil.NoSuchProcess:
-            result.stopped.append(record.run_id)
     return result

@@ -224,3 +224,28 @@ def wait_for_exit(pids: list[int], timeout: float) -> bool:
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.05)
+
+
+def agents_of_runs(run_ids: set[str], domains: set[str] | None = None) -> list[tuple[int, float]]:
+    """Session leaders whose environment says they are agents of one of ``run_ids``.
+
+    A runner killed with SIGKILL between starting agents and saving its run
+    file leaves agents no record names; ``SMB_RUN_ID`` and ``SMB_DOMAIN``
+    (set by the runner itself) still identify them. Never a process name.
+    """
+    import psutil
+
+    found = []
+    if not run_ids:
+        return found
+    for process in psutil.process_iter(["pid", "create_time"]):
+        pid = process.info["pid"]
+        try:
+            if os.getsid(pid) != pid:
+                continue
+            environ = process.environ()
+        except (psutil.Error, OSError):
+            continue
+        if environ.get("SMB_RUN_ID") in run_ids and (domains is None or environ.get("SMB_DOMAIN") in domains):
+            found.append((pid, process.info["create_time"]))
+    return found

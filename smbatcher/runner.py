@@ -312,9 +312,15 @@ class Runner:
         survivors = [(record.run_id, agent) for record in load_all(self.workspace)
                      if record.ended is None and record.run_id not in live
                      for agent in record.agents if agent.domain in stale]
+        targets = {(a.pid, a.create_time) for _, a in survivors}
+        # Agents started just before a kill -9, before the run file named them: found by SMB_RUN_ID.
+        registry = self.store.read()
+        dead_owners = {registry.row(d).get("owner") for d in stale if registry.row(d) is not None} - live - {""}
+        unrecorded = [t for t in proc.agents_of_runs(dead_owners, stale) if t[0] not in {p for p, _ in targets}]
+        for pid, _ in unrecorded:
+            self.reporter.line(f"stopping unrecorded agent pid {pid} of a dead run (found by SMB_RUN_ID)")
         # All at once, with one shared grace: stopping them one after the other cost a grace each.
-        stopped = set(proc.stop_recorded_processes([(a.pid, a.create_time) for _, a in survivors],
-                                                   self.options.grace))
+        stopped = set(proc.stop_recorded_processes(sorted(targets) + unrecorded, self.options.grace))
         for run_id, agent in survivors:
             if agent.pid in stopped:
                 self.reporter.line(f"stopped agent pid {agent.pid} of dead run {run_id} ({agent.domain})")
@@ -443,6 +449,16 @@ class Runner:
 
     # -- agents ---------------------------------------------------------------------------
     def _launch(self, domain: str, probe: bool = False) -> None:
+        """Start one claimed site's agent; a launch that cannot happen (disk full, ...) is a failed attempt."""
+        try:
+            self._start_agent(domain, probe)
+        except OSError as exc:
+            attempt = self.claim_attempt.get(domain, 1)
+            log = self.workspace.rel(self.workspace.site_log(domain, self.phase.name, attempt))
+            self._record_outcome(Outcome(domain, "error", attempt, 0.0, log=log,
+                                         error=f"cannot start agent: {exc.strerror or exc}"), probe=probe)
+
+    def _start_agent(self, domain: str, probe: bool) -> None:
         attempt = self.claim_attempt.get(domain, 1)
         staging = self.staging_root / f"{domain}-{self.phase.name}-{attempt}"
         try:

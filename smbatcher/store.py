@@ -165,6 +165,10 @@ class Store:
         self.workspace = workspace
         self.path = workspace.registry
         self.lock_timeout = lock_timeout
+        # The last registry this Store read or wrote, keyed on the file's identity. A long-lived
+        # process (the runner: one transaction per loop turn) skips re-parsing a file nobody else
+        # changed; any other writer's os.replace makes a new inode, so the key no longer matches.
+        self._cache: tuple[tuple[int, int, int], str, Registry] | None = None
 
     def read_text(self) -> str:
         try:
@@ -198,21 +202,45 @@ class Store:
         finally:
             lock.release()
 
+    def _identity(self) -> tuple[int, int, int] | None:
+        try:
+            info = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return (info.st_ino, info.st_mtime_ns, info.st_size)
+
+    def _load(self) -> tuple[str, Registry]:
+        key = self._identity()
+        if self._cache is not None and key is not None and self._cache[0] == key:
+            return self._cache[1], self._cache[2]
+        text = self.read_text()
+        registry = parse(text)
+        if key is not None and key == self._identity():
+            self._remember(text, registry, key)
+        return text, registry
+
+    def _remember(self, text: str, registry: Registry, key: tuple[int, int, int] | None = None) -> None:
+        key = key or self._identity()
+        self._cache = (key, text, registry) if key is not None and not registry.problems else None
+
     @contextmanager
     def transaction(self, actor: str = "smb", *, strict: bool = True) -> Iterator[Transaction]:
         """Lock, read afresh, yield; write the changes only if the block succeeds."""
         with self.locked():
-            text = self.read_text()
-            registry = parse(text)
+            text, registry = self._load()
             if strict and registry.problems:
                 raise RegistryInvalid(self.workspace.rel(self.path), registry.problems)
             txn = Transaction(self, registry, actor)
+            self._cache = None  # the block mutates `registry`: trust it again only once written
             yield txn
             if not txn.changed:
+                self._remember(text, registry)
                 return
             new_text = txn.replace_text if txn.replace_text is not None else serialize(registry)
             if new_text != text:
                 atomic_write(self.path, new_text)
+            if txn.replace_text is None:
+                self._remember(new_text, registry)
             for path, manifest_text in txn.manifests.items():
                 path.parent.mkdir(parents=True, exist_ok=True)
                 atomic_write(path, manifest_text)

@@ -379,3 +379,27 @@ def test_atomic_write_new_file(tmp_path: Path):
     assert target.read_text() == "hello\n"
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
     assert sorted(p.name for p in tmp_path.iterdir()) == ["new.txt"]
+
+
+def test_a_long_lived_store_sees_every_other_writer(workspace: Workspace):
+    """The runner keeps one Store and skips re-parsing an unchanged file: it must never miss
+    another process's change, nor keep a change of its own that failed."""
+    write_registry(workspace, domains(20), status="D")
+    runner_store, other = Store(workspace), Store(workspace)
+    names = domains(20)
+    with runner_store.transaction() as txn:
+        txn.set_status(txn.row(names[0]), "I")
+    subprocess.run([sys.executable, "-m", "smbatcher", "set-status", names[1], "--status", "Q", "-q"],
+                   cwd=workspace.root, check=True, stdin=subprocess.DEVNULL)
+    with other.transaction() as txn:
+        txn.set_status(txn.row(names[2]), "X")
+    with pytest.raises(RuntimeError):
+        with runner_store.transaction() as txn:
+            txn.set_status(txn.row(names[3]), "I")
+            raise RuntimeError("the block failed: nothing may stick")
+    with runner_store.transaction() as txn:
+        seen = {d: txn.row(d).status for d in names[:4]}
+        txn.set_status(txn.row(names[4]), "I")
+    assert seen == {names[0]: "I", names[1]: "Q", names[2]: "X", names[3]: "D"}
+    final = parse(workspace.registry.read_text())
+    assert [final.row(d).status for d in names[:5]] == ["I", "Q", "X", "D", "I"]
