@@ -120,11 +120,27 @@ def group_alive(pgid: int) -> bool:
         return True
 
 
+def _own_children() -> set[int] | None:
+    """Our children's pids from /proc/self/task/*/children (Linux); None where that is unavailable."""
+    pids: set[int] = set()
+    try:
+        tasks = os.listdir("/proc/self/task")
+        for task in tasks:
+            with open(f"/proc/self/task/{task}/children", "rb") as handle:
+                pids.update(int(p) for p in handle.read().split())
+    except (OSError, ValueError):
+        return None
+    return pids
+
+
 def reap_strays(active_pids: set[int]) -> int:
     """Kill and reap our children that are not live agents: descendants orphaned by an agent."""
     import psutil
 
     killed = 0
+    pids = _own_children()
+    if pids is not None and not (pids - active_pids):
+        return 0  # the common case, answered from /proc/self without scanning every process
     for child in psutil.Process().children():
         if child.pid in active_pids:
             continue

@@ -11,6 +11,7 @@ write into their staging folder, and only a verified success is moved into
 
 from __future__ import annotations
 
+import errno
 import os
 import selectors
 import shutil
@@ -18,11 +19,12 @@ import signal
 import socket
 import time
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import proc
-from .agents import agent_argv, render_prompt
+from .agents import agent_argv, prompt_template
 from .config import Settings
 from .errors import EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM, SmbError
 from .manifest import parse_manifest
@@ -180,10 +182,17 @@ def exchange_or_move(new: Path, dest: Path) -> Path | None:
     With an existing good site, renameat2(RENAME_EXCHANGE) swaps the two in
     one step, so ``dest`` is never missing nor half old and half new.
     """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    if not dest.exists():
-        os.rename(new, dest)
+    try:
+        os.rename(new, dest)  # no site yet: the common case, one system call
         return None
+    except FileNotFoundError:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if not dest.exists():
+            os.rename(new, dest)
+            return None
+    except OSError as exc:
+        if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+            raise
     try:
         import ctypes
 
@@ -197,6 +206,32 @@ def exchange_or_move(new: Path, dest: Path) -> Path | None:
     os.rename(dest, old)
     os.rename(new, dest)
     return old
+
+
+@contextmanager
+def _prompt_stdin(prompt: bytes, staging: Path):
+    """The agent's stdin: a pipe already holding the prompt (no file to create), or a file when the
+    prompt is larger than a pipe holds."""
+    read_fd, write_fd = os.pipe()
+    try:
+        os.set_blocking(write_fd, False)
+        written = os.write(write_fd, prompt) if prompt else 0
+    except BlockingIOError:
+        written = -1
+    finally:
+        os.close(write_fd)
+    if written == len(prompt):
+        try:
+            yield read_fd
+        finally:
+            os.close(read_fd)
+        return
+    os.close(read_fd)
+    with open(staging / "prompt.md", "w+b") as handle:
+        handle.write(prompt)
+        handle.flush()
+        handle.seek(0)
+        yield handle
 
 
 def last_error_line(log_path: Path) -> str:
@@ -229,6 +264,8 @@ class Runner:
         self.pending: list[Outcome] = []  # outcomes not yet written to the registry
         self.unreported: list[Outcome] = []  # outcomes not yet counted in the result
         self.claim_attempt: dict[str, int] = {}
+        self.template = None  # the prompt template, read once per run
+        self.log_dirs: set[str] = set()  # logs/sites/<domain>/ folders known to exist
         self.final: dict[str, Outcome] = {}  # each site's last counted outcome in this run
         self.breaker = Breaker(options.breaker_failures, options.breaker_cooldown)
         self.guard = ResourceGuard(workspace.root, options.disk_critical, options.min_free_memory)
@@ -346,8 +383,7 @@ class Runner:
             claimed = self._flush(claim=claims)
             if probe and not claimed:
                 self.breaker.probe_running = False
-            for domain in claimed:
-                self._launch(domain, probe=probe)
+            self._launch_all(claimed, probe)
             if claimed:
                 self._save_record()
             self._tally(result)
@@ -448,18 +484,33 @@ class Runner:
                            exit=outcome.exit_code, **fields)
 
     # -- agents ---------------------------------------------------------------------------
-    def _launch(self, domain: str, probe: bool = False) -> None:
-        """Start one claimed site's agent; a launch that cannot happen (disk full, ...) is a failed attempt."""
-        try:
-            self._start_agent(domain, probe)
-        except OSError as exc:
-            attempt = self.claim_attempt.get(domain, 1)
-            log = self.workspace.rel(self.workspace.site_log(domain, self.phase.name, attempt))
-            self._record_outcome(Outcome(domain, "error", attempt, 0.0, log=log,
-                                         error=f"cannot start agent: {exc.strerror or exc}"), probe=probe)
+    def _launch_all(self, domains: list[str], probe: bool) -> None:
+        """Start the claimed sites' agents and supervise them."""
+        if self.template is None:
+            self.template = prompt_template(self.workspace.prompts, self.phase.name)
+        for domain in domains:
+            item = self._launch(domain, probe)
+            if isinstance(item, Outcome):
+                self._record_outcome(item, probe=probe)
+            else:
+                self._supervise(item)
 
-    def _start_agent(self, domain: str, probe: bool) -> None:
+    def _launch(self, domain: str, probe: bool) -> "proc.Agent | Outcome":
+        """Start one claimed site's agent; a launch that cannot happen (disk full, ...) is a failed attempt."""
         attempt = self.claim_attempt.get(domain, 1)
+        try:
+            return self._start_agent(domain, attempt, probe)
+        except OSError as exc:
+            log = self.workspace.rel(self.workspace.site_log(domain, self.phase.name, attempt))
+            return Outcome(domain, "error", attempt, 0.0, log=log, error=f"cannot start agent: {exc.strerror or exc}")
+
+    def _supervise(self, agent: "proc.Agent") -> None:
+        agent.pidfd = proc.open_pidfd(agent.pid)
+        if agent.pidfd is not None and self.selector is not None:
+            self.selector.register(agent.pidfd, selectors.EVENT_READ, agent.pid)
+        self.running[agent.pid] = agent
+
+    def _start_agent(self, domain: str, attempt: int, probe: bool) -> "proc.Agent":
         staging = self.staging_root / f"{domain}-{self.phase.name}-{attempt}"
         try:
             staging.mkdir(parents=True)
@@ -478,7 +529,7 @@ class Runner:
                 design_text = design_file.read_text(encoding="utf-8", errors="replace")
             except OSError:
                 design_text = ""
-        prompt = render_prompt(self.workspace.prompts, self.phase.name, {
+        prompt = self.template.safe_substitute({
             "domain": domain, "batch": self.options.batch, "phase": self.phase.name, "output": str(output),
             "brief": self.brief, "design": design_text, "design_path": str(design_file), "attempt": str(attempt),
         })
@@ -492,23 +543,17 @@ class Runner:
         if self.phase is IMPLEMENT:
             env["SMB_DESIGN"] = str(design_file)
         log_path = self.workspace.site_log(domain, self.phase.name, attempt)
-        log_path.parent.mkdir(parents=True, exist_ok=True)
+        if domain not in self.log_dirs:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            self.log_dirs.add(domain)
         now = time.monotonic()
-        # One open each for the prompt (written, rewound, handed over as stdin) and the log (header,
-        # then the agent's output): the launch path runs once per agent (bench/dispatch.py).
-        try:
-            with open(staging / "prompt.md", "w+b") as stdin, open(log_path, "ab") as log:
-                stdin.write(prompt.encode("utf-8"))
-                stdin.flush()
-                stdin.seek(0)
-                log.write(f"=== smb {self.phase.name} {domain} attempt {attempt} run {self.run_id} "
-                          f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\n".encode())
-                log.flush()
-                popen = proc.spawn(self.argv, cwd=staging, env=env, stdin=stdin, stdout=log)
-        except OSError as exc:
-            self._record_outcome(Outcome(domain, "error", attempt, 0.0, log=self.workspace.rel(log_path),
-                                         error=f"cannot start agent: {exc.strerror or exc}"), probe=probe)
-            return
+        # The prompt goes in through a pipe and the log is opened once (header, then the agent's
+        # output): the launch path runs once per agent (bench/dispatch.py).
+        with _prompt_stdin(prompt.encode("utf-8"), staging) as stdin, open(log_path, "ab") as log:
+            log.write(f"=== smb {self.phase.name} {domain} attempt {attempt} run {self.run_id} "
+                      f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\n".encode())
+            log.flush()
+            popen = proc.spawn(self.argv, cwd=staging, env=env, stdin=stdin, stdout=log)
         agent = proc.Agent(popen=popen, domain=domain, attempt=attempt, log_path=log_path, started=now,
                            deadline=now + self.options.timeout)
         agent.extra["staging"] = staging
@@ -520,10 +565,7 @@ class Runner:
             agent.create_time = psutil.Process(popen.pid).create_time()
         except Exception:  # it may already have exited: the pidfd/wait path handles that
             agent.create_time = 0.0
-        agent.pidfd = proc.open_pidfd(popen.pid)
-        if agent.pidfd is not None and self.selector is not None:
-            self.selector.register(agent.pidfd, selectors.EVENT_READ, popen.pid)
-        self.running[popen.pid] = agent
+        return agent
 
     def _check_deadlines(self, now: float) -> None:
         for agent in self.running.values():

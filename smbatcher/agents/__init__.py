@@ -78,11 +78,16 @@ def check_agent(command: str, path: str | None = None) -> list[str]:
     return argv
 
 
-def render_prompt(prompts_dir: Path, phase: str, values: dict[str, str]) -> str:
-    """From ``.smbatcher/prompts/<phase>.md`` when present (``$domain``, ``$brief``, ... placeholders)."""
+def prompt_template(prompts_dir: Path, phase: str) -> Template:
+    """``.smbatcher/prompts/<phase>.md`` when present (``$domain``, ``$brief``, ... placeholders),
+    else the built-in template. A run reads it once, not once per agent."""
     custom = prompts_dir / f"{phase}.md"
     try:
         text = custom.read_text(encoding="utf-8")
     except (FileNotFoundError, UnicodeDecodeError):
         text = DESIGN_TEMPLATE if phase == "design" else IMPLEMENT_TEMPLATE
-    return Template(text).safe_substitute(values)
+    return Template(text)
+
+
+def render_prompt(prompts_dir: Path, phase: str, values: dict[str, str]) -> str:
+    return prompt_template(prompts_dir, phase).safe_substitute(values)
