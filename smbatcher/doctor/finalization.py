@@ -112,16 +112,16 @@ class Finalization:
                     if registry.row(domain) is not None:
                         continue
                     status = status_from_disk(ctx.workspace, domain)
-                    row = txn.add(domain, batch)
-                    row.set("status", status)
+                    row = registry.add(domain, batch, status)
+                    txn.changed = True
                     # Put it after the row of the nearest earlier manifest site, as it was.
                     registry.rows.pop()
                     anchor = next((registry.index[d] for d in reversed(domains[:position]) if d in registry.index), None)
                     insert_at = anchor + 1 if anchor is not None else self._batch_start(registry, batch)
                     registry.rows.insert(insert_at, row)
                     registry.reindex()
-                    txn.note_event({"event": "status", "domain": domain, "batch": batch, "from": None,
-                                    "to": status, "reason": "doctor: lost row rebuilt"})
+                    txn.note_event({"event": "add", "domain": domain, "batch": batch, "to": status,
+                                    "reason": "doctor: lost row rebuilt from the files on disk"})
                     done.append(f"{domain}: row rebuilt in batch {batch} as {status}")
         return done
 

@@ -53,8 +53,10 @@ class Resources:
         problems, warnings = [], []
         if memory.available < minimum:
             problems.append(f"available memory {format_size(memory.available)} under min_free_memory {format_size(minimum)}")
-        if load1 > 2 * cores:
-            problems.append(f"load {load1:.1f} over twice the {cores} cores")
+        # Load is a lagging average: only a machine at four times its cores is failing; between one and
+        # four times it is busy, worth a warning (a burst of short agents briefly looks like that too).
+        if load1 > 4 * cores:
+            problems.append(f"load {load1:.1f} over four times the {cores} cores")
         elif load1 > cores:
             warnings.append(f"load {load1:.1f} over the {cores} cores")
         if swap.total and swap.percent > 50:
