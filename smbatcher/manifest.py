@@ -73,3 +73,14 @@ def add_domains(text: str, domains: list[str]) -> str:
         head += "\n"
     tail = "".join(lines[insert_at:])
     return head + bullets + tail
+
+
+def read_manifests(batches_dir) -> dict[str, list[str]]:
+    """batch -> its domains, for every readable ``Batch_NNN.md`` (an unreadable one is skipped)."""
+    result: dict[str, list[str]] = {}
+    for path in sorted(batches_dir.glob("Batch_*.md")):
+        try:
+            result[path.stem.removeprefix("Batch_")] = list(parse_manifest(path.read_text(encoding="utf-8")).domains)
+        except (OSError, UnicodeDecodeError):
+            continue
+    return result

@@ -11,22 +11,14 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..manifest import add_domains, parse_manifest
+from ..manifest import add_domains, read_manifests
 from . import FAIL, OK, WARN, DoctorContext, Finding
 from .evidence import status_from_disk
 
 
 def _manifests(ctx: DoctorContext) -> dict[str, list[str]]:
-    result = {}
-    for path in sorted(ctx.workspace.batches.glob("Batch_*.md")):
-        batch = path.stem.removeprefix("Batch_")
-        if ctx.batch and batch != ctx.batch:
-            continue
-        try:
-            result[batch] = list(parse_manifest(path.read_text(encoding="utf-8")).domains)
-        except (OSError, UnicodeDecodeError):
-            continue
-    return result
+    manifests = read_manifests(ctx.workspace.batches)
+    return {b: d for b, d in manifests.items() if not ctx.batch or b == ctx.batch}
 
 
 class Finalization:

@@ -10,21 +10,18 @@ valid domain. The file is written atomically after a backup.
 
 from __future__ import annotations
 
-from ..manifest import parse_manifest
+from ..manifest import read_manifests
 from ..registry import RANK, STATUSES, Registry, Row, is_domain, parse, serialize, split_cells
 from . import FAIL, OK, WARN, DoctorContext, Finding
 from .evidence import status_from_disk
 
 
 def _manifest_batches(ctx: DoctorContext) -> dict[str, str]:
-    owner = {}
-    for path in sorted(ctx.workspace.batches.glob("Batch_*.md")):
-        batch = path.stem.removeprefix("Batch_")
-        try:
-            for domain in parse_manifest(path.read_text(encoding="utf-8")).domains:
-                owner.setdefault(domain, batch)
-        except (OSError, UnicodeDecodeError):
-            continue
+    """domain -> the first batch whose manifest lists it."""
+    owner: dict[str, str] = {}
+    for batch, domains in read_manifests(ctx.workspace.batches).items():
+        for domain in domains:
+            owner.setdefault(domain, batch)
     return owner
 
 
@@ -116,12 +113,8 @@ class RegistryDuplicates:
         for row in registry.rows:
             counts[row.batch] = counts.get(row.batch, 0) + 1
         mismatched = []
-        for path in sorted(ctx.workspace.batches.glob("Batch_*.md")):
-            batch = path.stem.removeprefix("Batch_")
-            try:
-                listed = len(parse_manifest(path.read_text(encoding="utf-8")).domains)
-            except (OSError, UnicodeDecodeError):
-                continue
+        for batch, listed_domains in read_manifests(ctx.workspace.batches).items():
+            listed = len(listed_domains)
             have = counts.get(batch, 0)
             finding.findings.append(f"batch {batch}: {have} rows, manifest lists {listed}")
             if have != listed:
