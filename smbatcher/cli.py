@@ -17,6 +17,7 @@ import typer
 
 from .config import Settings, load_settings
 from .errors import EXIT_FAILED, EXIT_SIGINT, EXIT_USAGE, SmbError, UsageError
+from .registry import unclean_warning
 from .store import Store
 from .ui import UI
 from .workspace import Workspace, find_workspace
@@ -75,6 +76,14 @@ def handles_errors(func: Callable) -> Callable:
     return wrapper
 
 
+def required_batch(batch: str | None) -> str:
+    from .sites import parse_batch
+
+    if batch is None:
+        raise UsageError("--batch is required")
+    return parse_batch(batch)
+
+
 def autocommit(ctx: Context, message: str) -> None:
     if ctx.settings.git.autocommit:
         from .gitlog import commit_registry
@@ -120,12 +129,10 @@ def add_cmd(
     verbose: VerboseOpt = False,
 ) -> int:
     """Add sites (status -) to the registry and the batch manifest; all or nothing."""
-    from .sites import add_sites, parse_batch, read_domain_file
+    from .sites import add_sites, read_domain_file
 
     ctx = open_workspace(root, quiet, verbose)
-    if batch is None:
-        raise UsageError("--batch is required")
-    wanted_batch = parse_batch(batch)
+    wanted_batch = required_batch(batch)
     names = list(domains or []) + (read_domain_file(from_file) if from_file else [])
     result = add_sites(ctx.store, names, wanted_batch, skip_existing=skip_existing)
     if result.added:
@@ -180,9 +187,7 @@ def status_cmd(
             ctx.ui.json(report.as_json())
             return 0
         if report.problems and not watch:
-            ctx.ui.warn(f"{ctx.workspace.rel(ctx.workspace.registry)}: {report.problems[0]}"
-                        + (f" (+{len(report.problems) - 1} more)" if len(report.problems) > 1 else "")
-                        + "; showing what could be read")
+            ctx.ui.warn(unclean_warning(ctx.workspace.rel(ctx.workspace.registry), report.problems))
         if wanted is not None and wanted not in report.counts:
             raise UsageError(f"batch {wanted} has no sites")
         if not watch or not ctx.ui.terminal:
@@ -242,9 +247,8 @@ def history_cmd(
 
     ctx = open_workspace(root, quiet, verbose)
     problems = ctx.store.read().problems
-    if problems:  # read-only commands warn and show what they can (SPEC §2)
-        ctx.ui.warn(f"{ctx.workspace.rel(ctx.workspace.registry)}: {problems[0]}"
-                    + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else "") + "; showing what could be read")
+    if problems:
+        ctx.ui.warn(unclean_warning(ctx.workspace.rel(ctx.workspace.registry), problems))
     items = site_history(ctx.workspace, ctx.settings, ctx.store, domain)
     if json_out:
         ctx.ui.json(items)
@@ -267,11 +271,8 @@ DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print what would run
 def _run_flags(batch, max_agents, wave, sites, redo, timeout, retries, agent, dry_run):
     from .jobs import RunFlags
     from .selection import parse_sites
-    from .sites import parse_batch
 
-    if batch is None:
-        raise UsageError("--batch is required")
-    return RunFlags(batch=parse_batch(batch), max_agents=max_agents, wave=wave,
+    return RunFlags(batch=required_batch(batch), max_agents=max_agents, wave=wave,
                     sites=parse_sites(sites) if sites is not None else None, redo=redo, timeout=timeout,
                     retries=retries, agent=agent, dry_run=dry_run)
 
@@ -410,12 +411,9 @@ def finish_cmd(
     """Check every I site; passing ones become Q in one transaction; failures are listed with reasons."""
     from .finish import finish_batch
     from .render import render_finish
-    from .sites import parse_batch
 
     ctx = open_workspace(root, quiet, verbose)
-    if batch is None:
-        raise UsageError("--batch is required")
-    wanted = parse_batch(batch)
+    wanted = required_batch(batch)
     report = finish_batch(ctx.workspace, ctx.store, wanted, dry_run=dry_run, reset_failed=reset_failed,
                           screenshots=screenshots)
     if report.written:

@@ -37,10 +37,9 @@ def list_sites(
     wanted = parse_statuses(status)
     registry = Store(workspace).read()
     if registry.problems and not quiet:
-        # Read-only commands warn and show what they could read (SPEC §2).
-        first = registry.problems[0]
-        more = f" (+{len(registry.problems) - 1} more)" if len(registry.problems) > 1 else ""
-        sys.stderr.write(f"smb: warning: {workspace.rel(workspace.registry)}: {first}{more}; showing what could be read\n")
+        from .registry import unclean_warning
+
+        sys.stderr.write(f"smb: warning: {unclean_warning(workspace.rel(workspace.registry), registry.problems)}\n")
     rows = select_rows(registry, wanted_batch, wanted)
     write = sys.stdout.write
     if count:

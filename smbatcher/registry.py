@@ -96,6 +96,12 @@ class Problem:
         return f"line {self.line}: {self.message}" if self.line else self.message
 
 
+def unclean_warning(where: str, problems: list[Problem]) -> str:
+    """The one warning line read-only commands print for a registry that does not parse cleanly (SPEC §2)."""
+    more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+    return f"{where}: {problems[0]}{more}; showing what could be read"
+
+
 class Row:
     """One site. ``raw`` is the original line (with its newline) until the row changes.
 

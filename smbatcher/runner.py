@@ -28,7 +28,7 @@ from .agents import agent_argv, prompt_template
 from .config import Settings
 from .errors import EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM, SmbError
 from .manifest import parse_manifest
-from .runs import AgentRecord, RunRecord, live_owner_ids, load_all, new_run_id, own_create_time, process_alive
+from .runs import AgentRecord, RunRecord, live_owner_ids, load_all, new_run_id, own_create_time
 from .runs import save as save_run
 from .selection import IMPLEMENT, UNCLAIM, Phase, Selection, select
 from .store import Store

@@ -13,7 +13,6 @@ import secrets
 import socket
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .store import atomic_write
 from .workspace import Workspace

@@ -9,7 +9,6 @@ from .errors import UsageError
 from .manifest import add_domains, new_manifest_text
 from .registry import STATUSES, BadValue, Registry, normalize_batch, normalize_domain
 from .store import Store
-from .workspace import Workspace
 
 
 def parse_batch(value: str) -> str:

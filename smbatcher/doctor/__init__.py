@@ -94,13 +94,13 @@ SCENARIOS = ("environment", "wave-failure", "registry-duplicates", "disk-space",
              "finalization", "network")
 
 
-def _with_time_limit(func, limit: float):
-    """Run ``func`` in a daemon thread; (result, error text) — a hung check cannot hang doctor."""
+def _with_time_limit(func, limit: float, *args):
+    """Run ``func(*args)`` in a daemon thread; (result, error text) — a hung check cannot hang doctor."""
     box: dict = {}
 
     def target():
         try:
-            box["result"] = func()
+            box["result"] = func(*args)
         except SmbError as exc:
             box["error"] = exc.message
         except Exception as exc:  # a crashed check is reported as such, never as ok
@@ -134,19 +134,19 @@ def run_checks(ctx: DoctorContext, checks: list[Check], *, fix: bool) -> tuple[l
     backup = None
     for check in checks:
         started = time.monotonic()
-        finding, error = _with_time_limit(lambda: check.diagnose(ctx), check.time_limit)
+        finding, error = _with_time_limit(check.diagnose, check.time_limit, ctx)
         if error is not None:
             finding = Finding(check.name, ERROR, f"the check could not run: {error}")
         elif fix and finding.status in (WARN, FAIL) and hasattr(check, "repair"):
             if backup is None:
                 backup = backup_registry(ctx) or ""
-            done, error = _with_time_limit(lambda: check.repair(ctx, finding), check.time_limit)
+            done, error = _with_time_limit(check.repair, check.time_limit, ctx, finding)
             ctx.refresh()
             if error is not None:
                 finding.status = ERROR
                 finding.summary = f"the fix failed: {error}"
             elif done:
-                after, error = _with_time_limit(lambda: check.diagnose(ctx), check.time_limit)
+                after, error = _with_time_limit(check.diagnose, check.time_limit, ctx)
                 if error is not None:
                     finding = Finding(check.name, ERROR, f"the re-check after the fix failed: {error}")
                 else:

@@ -1121,7 +1121,7 @@ def _render_html(design: dict, seed: _Seed) -> str:
     description = hero.get("text") or design["tagline"]
 
     body: list[str] = [
-        f'    <section id="hero" class="hero" aria-labelledby="hero-title">',
+        '    <section id="hero" class="hero" aria-labelledby="hero-title">',
         '      <div class="container hero-inner">',
         '        <div class="hero-copy">',
         f'          <p class="eyebrow">{_escape(design["tagline"])}</p>',
