@@ -17,6 +17,7 @@ import argparse
 import os
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -61,10 +62,55 @@ def count_outputs(folder: Path) -> int:
     return sum(1 for _ in folder.glob("*/index.html"))
 
 
+def run_round(base: Path, args, env: dict) -> dict[str, float]:
+    """One measurement of each dispatcher on a fresh workspace and fresh output folders."""
+    names = make_workspace(base / "ws", args.sites, args.jobs)
+    domain_list = base / "domains.txt"
+    domain_list.write_text("\n".join(names) + "\n")
+    results: dict[str, float] = {}
+
+    # 1. smb (the whole command: interpreter start-up, claims, agents, verification, registry writes).
+    smb_argv = [sys.executable, "-m", "smbatcher", "implement", "--batch", "001", "--max-agents",
+                str(args.jobs), "--root", str(base / "ws")]
+    if args.profile:
+        smb_argv[1:3] = ["-m", "cProfile", "-o", str(base / "smb.prof"), "-m", "smbatcher"]
+    results["smb implement"], result = timed(smb_argv, env=env)
+    check(result, "smb implement")
+    built = count_outputs(base / "ws" / "sites")
+    assert built == args.sites, f"smb built {built} of {args.sites}"
+
+    # 2. GNU parallel with a joblog: the same command, each job with its own output folder.
+    if shutil.which("parallel"):
+        out = base / "parallel"
+        for name in names:
+            (out / name).mkdir(parents=True)
+        job = f"SMB_OUTPUT={shlex.quote(str(out))}/{{}} {AGENT}"
+        results["GNU parallel -j --joblog"], result = timed(
+            ["parallel", "--will-cite", f"-j{args.jobs}", "--joblog", str(base / "joblog.txt"), job,
+             "::::", str(domain_list)], env=env)
+        check(result, "parallel")
+        assert count_outputs(out) == args.sites
+    else:
+        print("GNU parallel not found (apt-get install -y parallel): skipped", file=sys.stderr)
+
+    # 3. xargs -P: the bare minimum, no record at all.
+    out = base / "xargs"
+    for name in names:
+        (out / name).mkdir(parents=True)
+    with domain_list.open() as stdin:
+        results["xargs -P"], result = timed(
+            ["xargs", f"-P{args.jobs}", "-I{}", "env", f"SMB_OUTPUT={out}/{{}}", "sh", "-c",
+             'echo ok > "$SMB_OUTPUT/index.html"'], stdin=stdin, env=env)
+    check(result, "xargs")
+    assert count_outputs(out) == args.sites
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sites", type=int, default=1000)
     parser.add_argument("--jobs", type=int, default=25)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of all three; medians are reported")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument("--profile", action="store_true", help="run smb under cProfile; print the top entries")
     args = parser.parse_args()
@@ -72,61 +118,30 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMB_")}
     env["NO_COLOR"] = "1"
     try:
-        names = make_workspace(base / "ws", args.sites, args.jobs)
-        domain_list = base / "domains.txt"
-        domain_list.write_text("\n".join(names) + "\n")
-        results: dict[str, float] = {}
-
-        # 1. smb (the whole command: interpreter start-up, claims, agents, verification, registry writes).
-        smb_argv = [sys.executable, "-m", "smbatcher", "implement", "--batch", "001", "--max-agents",
-                    str(args.jobs), "--root", str(base / "ws")]
-        if args.profile:
-            smb_argv[1:3] = ["-m", "cProfile", "-o", str(base / "smb.prof"), "-m", "smbatcher"]
-        results["smb implement"], result = timed(smb_argv, env=env)
-        check(result, "smb implement")
-        built = count_outputs(base / "ws" / "sites")
-        assert built == args.sites, f"smb built {built} of {args.sites}"
-
-        # 2. GNU parallel with a joblog: the same command, each job with its own output folder.
-        if shutil.which("parallel"):
-            out = base / "parallel"
-            for name in names:
-                (out / name).mkdir(parents=True)
-            job = f"SMB_OUTPUT={shlex.quote(str(out))}/{{}} {AGENT}"
-            results["GNU parallel -j --joblog"], result = timed(
-                ["parallel", "--will-cite", f"-j{args.jobs}", "--joblog", str(base / "joblog.txt"), job,
-                 "::::", str(domain_list)], env=env)
-            check(result, "parallel")
-            assert count_outputs(out) == args.sites
-        else:
-            print("GNU parallel not found (apt-get install -y parallel): skipped", file=sys.stderr)
-
-        # 3. xargs -P: the bare minimum, no record at all.
-        out = base / "xargs"
-        for name in names:
-            (out / name).mkdir(parents=True)
-        with domain_list.open() as stdin:
-            results["xargs -P"], result = timed(
-                ["xargs", f"-P{args.jobs}", "-I{}", "env", f"SMB_OUTPUT={out}/{{}}", "sh", "-c",
-                 'echo ok > "$SMB_OUTPUT/index.html"'], stdin=stdin, env=env)
-        check(result, "xargs")
-        assert count_outputs(out) == args.sites
-
+        # The disk and the other core vary from minute to minute here: several interleaved rounds,
+        # each dispatcher measured right after the others, and the median ratio of each round.
+        rounds = []
+        for n in range(args.rounds):
+            rounds.append(run_round(base / f"round-{n}", args, env))
+            shutil.rmtree(base / f"round-{n}", ignore_errors=True)
+        results = {name: statistics.median(r[name] for r in rounds) for name in rounds[0]}
         print(f"{args.sites} trivial agents, {args.jobs} at once ({os.cpu_count()} cores, "
-              f"load {os.getloadavg()[0]:.2f})")
+              f"load {os.getloadavg()[0]:.2f}), median of {args.rounds} rounds")
         for name, seconds in results.items():
-            print(f"  {name:<26} {seconds:7.2f} s  {args.sites / seconds:7.0f} agents/s")
-        smb = results["smb implement"]
-        for name, seconds in results.items():
+            each = ", ".join(f"{r[name]:.2f}" for r in rounds)
+            print(f"  {name:<26} {seconds:7.2f} s  {args.sites / seconds:7.0f} agents/s   ({each})")
+        for name in results:
             if name != "smb implement":
-                print(f"  smb / {name:<20} {smb / seconds:7.2f}")
+                ratios = [r["smb implement"] / r[name] for r in rounds]
+                print(f"  smb / {name:<20} {statistics.median(ratios):7.2f}   "
+                      f"(rounds: {', '.join(f'{x:.2f}' for x in ratios)})")
         if "GNU parallel -j --joblog" in results:
-            ratio = smb / results["GNU parallel -j --joblog"]
+            ratio = statistics.median(r["smb implement"] / r["GNU parallel -j --joblog"] for r in rounds)
             print(f"target smb <= 0.5 x GNU parallel: {'met' if ratio <= 0.5 else 'MISSED'} ({ratio:.2f})")
         if args.profile:
             import pstats
 
-            pstats.Stats(str(base / "smb.prof")).sort_stats("cumulative").print_stats(30)
+            pstats.Stats(str(base / f"round-{args.rounds - 1}" / "smb.prof")).sort_stats("cumulative").print_stats(30)
     finally:
         if args.keep:
             print(f"kept {base}")

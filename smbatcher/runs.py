@@ -96,7 +96,9 @@ class RunRecord:
 
 def save(workspace: Workspace, record: RunRecord) -> None:
     workspace.runs.mkdir(parents=True, exist_ok=True)
-    atomic_write(workspace.runs / record.path_name, record.to_json())
+    # Rewritten each loop turn of a run: atomic, not fsynced. A power cut that loses the newest
+    # copy loses nothing either: agents are also found by their SMB_RUN_ID (proc.agents_of_runs).
+    atomic_write(workspace.runs / record.path_name, record.to_json(), durable=record.ended is not None)
 
 
 def load_all(workspace: Workspace) -> list[RunRecord]:

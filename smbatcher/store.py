@@ -24,8 +24,12 @@ from .registry import Registry, Row, parse, serialize, utc_now
 from .workspace import Workspace
 
 
-def atomic_write(path: Path, data: str | bytes, *, mode: int | None = None) -> None:
-    """Replace ``path`` with ``data`` so that a crash leaves the old or the new file, never a mix."""
+def atomic_write(path: Path, data: str | bytes, *, mode: int | None = None, durable: bool = True) -> None:
+    """Replace ``path`` with ``data`` so that a crash leaves the old or the new file, never a mix.
+
+    ``durable=False`` skips the fsyncs: still never torn, but a power cut may bring back the old
+    file. Only for files rewritten every few moments whose loss costs nothing (a run's record).
+    """
     payload = data.encode() if isinstance(data, str) else data
     if mode is None:
         try:
@@ -40,7 +44,8 @@ def atomic_write(path: Path, data: str | bytes, *, mode: int | None = None) -> N
                 written = os.write(fd, view)
                 view = view[written:]
             os.fchmod(fd, mode)
-            os.fsync(fd)
+            if durable:
+                os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(tmp_name, path)
@@ -53,6 +58,8 @@ def atomic_write(path: Path, data: str | bytes, *, mode: int | None = None) -> N
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise DiskFull(f"no space left on the device writing {path.name}; it is unchanged") from None
         raise
+    if not durable:
+        return
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
