@@ -123,7 +123,8 @@ def main() -> None:
         rounds = []
         for n in range(args.rounds):
             rounds.append(run_round(base / f"round-{n}", args, env))
-            shutil.rmtree(base / f"round-{n}", ignore_errors=True)
+            if not args.profile:
+                shutil.rmtree(base / f"round-{n}", ignore_errors=True)
         results = {name: statistics.median(r[name] for r in rounds) for name in rounds[0]}
         print(f"{args.sites} trivial agents, {args.jobs} at once ({os.cpu_count()} cores, "
               f"load {os.getloadavg()[0]:.2f}), median of {args.rounds} rounds")
