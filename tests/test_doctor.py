@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -537,3 +538,22 @@ def test_runner_refuses_to_launch_under_critical_disk(tmp_path, processes):
     out, _ = stopper.communicate(timeout=30)
     assert stopper.returncode == 0 and "stopped implement-001-" in out, out
     assert set(statuses(ws).values()) == {"D"} and not list(ws.sites.iterdir())
+
+
+def test_disk_space_fix_removes_stale_write_temporaries_but_not_a_fresh_one(tmp_path):
+    """A kill -9 mid-write leaves .REGISTRY.md.*.tmp behind; a write in progress has one too."""
+    ws = make_workspace(tmp_path / "ws", {"001": [("a.dev", "Q")]})
+    free = shutil.disk_usage(ws.root).free
+    ws.config_file.write_text(_disk_config(free * 2, 1000, 1000))
+    registry_bytes = ws.registry.read_bytes()
+    stale = ws.smb_dir / ".REGISTRY.md.abc123.tmp"
+    stale.write_bytes(bytes(50_000))
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    fresh = ws.smb_dir / ".REGISTRY.md.def456.tmp"
+    fresh.write_bytes(b"being written")
+    code, data = doctor(ws.root, "--scenario", "disk-space", "--fix")
+    assert not stale.exists()
+    assert fresh.exists()
+    assert ws.registry.read_bytes() == registry_bytes
+    assert "stray write temporaries" in check_of(data, "disk-space")["fixed"][0]

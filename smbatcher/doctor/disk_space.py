@@ -108,4 +108,15 @@ class DiskSpace:
                     os.unlink(entry.path)
                 freed += size
                 removed += 1
-        return [f"removed {removed} entries from tmp/ and design-cache/, freed {format_size(freed)}"] if removed else []
+        # Temporaries of registry writes cut short by a kill -9 (older than any write in progress).
+        for stray in ctx.workspace.smb_dir.glob(".*.tmp"):
+            try:
+                info = stray.stat()
+                if time.time() - info.st_mtime > 60:
+                    stray.unlink()
+                    freed += info.st_size
+                    removed += 1
+            except OSError:
+                continue
+        return [f"removed {removed} entries from tmp/, design-cache/ and stray write temporaries, "
+                f"freed {format_size(freed)}"] if removed else []
