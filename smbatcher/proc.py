@@ -157,14 +157,6 @@ def reap_strays(active_pids: set[int]) -> int:
     return killed
 
 
-def stop_recorded_process(pid: int, create_time: float, grace: float) -> bool:
-    """Stop a recorded agent of a dead run: its group, then any descendant; True if one was alive.
-
-    Only a process whose pid *and* create time match the record is touched.
-    """
-    return bool(stop_recorded_processes([(pid, create_time)], grace))
-
-
 def stop_recorded_processes(records: list[tuple[int, float]], grace: float) -> list[int]:
     """Stop recorded agents of a dead run all at once; returns the pids that were alive.
 
@@ -242,8 +234,9 @@ def wait_for_exit(pids: list[int], timeout: float) -> bool:
         time.sleep(0.05)
 
 
-def agents_of_runs(run_ids: set[str], domains: set[str] | None = None) -> list[tuple[int, float]]:
-    """Session leaders whose environment says they are agents of one of ``run_ids``.
+def agents_of_runs(run_ids: set[str], domains: set[str] | None = None) -> list[tuple[int, float, str, str]]:
+    """(pid, create time, run id, domain) of session leaders whose environment says they are agents
+    of one of ``run_ids``.
 
     A runner killed with SIGKILL between starting agents and saving its run
     file leaves agents no record names; ``SMB_RUN_ID`` and ``SMB_DOMAIN``
@@ -263,5 +256,5 @@ def agents_of_runs(run_ids: set[str], domains: set[str] | None = None) -> list[t
         except (psutil.Error, OSError):
             continue
         if environ.get("SMB_RUN_ID") in run_ids and (domains is None or environ.get("SMB_DOMAIN") in domains):
-            found.append((pid, process.info["create_time"]))
+            found.append((pid, process.info["create_time"], environ["SMB_RUN_ID"], environ.get("SMB_DOMAIN", "")))
     return found

@@ -28,7 +28,7 @@ from .agents import agent_argv, prompt_template
 from .config import Settings
 from .errors import EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM, SmbError
 from .manifest import parse_manifest
-from .runs import AgentRecord, RunRecord, live_owner_ids, load_all, new_run_id, own_create_time
+from .runs import AgentRecord, RunRecord, live_owner_ids, load_all, new_run_id, own_create_time, stop_survivors
 from .runs import save as save_run
 from .selection import IMPLEMENT, UNCLAIM, Phase, Selection, select
 from .store import Store
@@ -346,21 +346,11 @@ class Runner:
             return 0
         stale = set(selection.stale)
         live = live_owner_ids(self.workspace)
-        survivors = [(record.run_id, agent) for record in load_all(self.workspace)
-                     if record.ended is None and record.run_id not in live
-                     for agent in record.agents if agent.domain in stale]
-        targets = {(a.pid, a.create_time) for _, a in survivors}
-        # Agents started just before a kill -9, before the run file named them: found by SMB_RUN_ID.
         registry = self.store.read()
-        dead_owners = {registry.row(d).get("owner") for d in stale if registry.row(d) is not None} - live - {""}
-        unrecorded = [t for t in proc.agents_of_runs(dead_owners, stale) if t[0] not in {p for p, _ in targets}]
-        for pid, _ in unrecorded:
-            self.reporter.line(f"stopping unrecorded agent pid {pid} of a dead run (found by SMB_RUN_ID)")
-        # All at once, with one shared grace: stopping them one after the other cost a grace each.
-        stopped = set(proc.stop_recorded_processes(sorted(targets) + unrecorded, self.options.grace))
-        for run_id, agent in survivors:
-            if agent.pid in stopped:
-                self.reporter.line(f"stopped agent pid {agent.pid} of dead run {run_id} ({agent.domain})")
+        owners = {registry.row(d).get("owner") for d in stale if registry.row(d) is not None} - live - {""}
+        dead_runs = [r for r in load_all(self.workspace) if r.ended is None and r.run_id not in live]
+        for run_id, pid, domain in stop_survivors(dead_runs, owners, self.options.grace, stale):
+            self.reporter.line(f"stopped agent pid {pid} of dead run {run_id} ({domain})")
         reclaimed = 0
         with self.store.transaction(actor=self.run_id) as txn:
             for domain in selection.stale:

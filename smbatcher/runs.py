@@ -127,3 +127,25 @@ def load(workspace: Workspace, run_id: str) -> RunRecord | None:
 
 def live_owner_ids(workspace: Workspace) -> set[str]:
     return {r.run_id for r in load_all(workspace) if r.alive()}
+
+
+def stop_survivors(dead_runs: list[RunRecord], owners: set[str], grace: float,
+                   domains: set[str] | None = None) -> list[tuple[str, int, str]]:
+    """Stop every still-alive agent of dead runs; returns (run id, pid, domain) of those stopped.
+
+    Recorded agents are matched by pid *and* create time; agents a runner started just before a
+    kill -9, before its run file named them, by the SMB_RUN_ID it gave them (``owners``: the dead
+    runs' ids, with or without a run file). All at once, with one shared grace: stopped one after
+    the other, 25 agents ignoring SIGTERM cost 25 graces.
+    """
+    from .proc import agents_of_runs, stop_recorded_processes
+
+    targets: dict[int, tuple[str, float, str]] = {}
+    for record in dead_runs:
+        for agent in record.agents:
+            if domains is None or agent.domain in domains:
+                targets[agent.pid] = (record.run_id, agent.create_time, agent.domain)
+    for pid, create_time, run_id, domain in agents_of_runs(owners | {r.run_id for r in dead_runs}, domains):
+        targets.setdefault(pid, (run_id, create_time, domain))
+    stopped = stop_recorded_processes([(pid, t[1]) for pid, t in targets.items()], grace)
+    return [(targets[pid][0], pid, targets[pid][2]) for pid in stopped]

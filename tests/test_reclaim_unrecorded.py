@@ -36,7 +36,7 @@ def test_an_agent_missing_from_the_dead_runs_file_is_stopped_before_its_site_rer
     try:
         result = run_smb(workspace, "implement", "--batch", "001")
         assert result.returncode == 0, result.stdout + result.stderr
-        assert "unrecorded agent" in result.stdout
+        assert f"stopped agent pid {orphan.pid} of dead run {dead_run}" in result.stdout
         deadline = time.monotonic() + 5
         while orphan.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -8,11 +8,11 @@ marks the run ended. A live run's claims and agents are never touched.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from datetime import datetime, timezone
 
 from .. import events as event_log
-from ..proc import stop_recorded_process
-from ..runs import load_all, process_alive, save
+from ..runs import load_all, process_alive, save, stop_survivors
 from ..selection import UNCLAIM
 from . import FAIL, OK, WARN, DoctorContext, Finding
 
@@ -96,23 +96,10 @@ class WaveFailure:
     def repair(self, ctx: DoctorContext, finding: Finding) -> list[str]:
         done: list[str] = []
         records, live, dead, claims, stale = self._state(ctx)
-        grace = ctx.settings.agents.grace
-        # All survivors at once, not one after the other: each stop may wait `grace` for an agent that
-        # ignores SIGTERM, and 25 of them in a row (250 s at the default grace) would overrun the check's
-        # time limit and leave the fix half done.
-        agents = [(run, a) for run in dead for a in run.agents]
-        if agents:
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(max_workers=min(32, len(agents))) as pool:
-                results = list(pool.map(lambda item: stop_recorded_process(item[1].pid, item[1].create_time, grace),
-                                        agents))
-        else:
-            results = []
-        for run in dead:
-            stopped = sum(1 for (owner, _), ok in zip(agents, results) if owner is run and ok)
-            if stopped:
-                done.append(f"stopped {stopped} surviving agents of dead run {run.run_id}")
+        owners = {row.get("owner") for row in stale} - set(live) - {""}
+        stopped = Counter(run_id for run_id, _, _ in stop_survivors(dead, owners, ctx.settings.agents.grace))
+        for run_id, count in sorted(stopped.items()):
+            done.append(f"stopped {count} surviving agents of dead run {run_id}")
         if stale:
             returned = 0
             with ctx.store.transaction(actor="doctor") as txn:
