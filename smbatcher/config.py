@@ -10,7 +10,7 @@ import os
 import re
 import shlex
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import UsageError
@@ -233,6 +233,3 @@ lock_timeout = "30s"
 autocommit = false
 """
 
-
-def field_names(cls) -> list[str]:
-    return [f.name for f in fields(cls)]

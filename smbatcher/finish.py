@@ -81,24 +81,22 @@ def _counts(rows) -> dict[str, int]:
     return dict(sorted(Counter(row.status for row in rows).items()))
 
 
+def _differences(have: set[str], want: set[str], missing: str, extra: str) -> str:
+    parts = []
+    for names, label in ((sorted(want - have), missing), (sorted(have - want), extra)):
+        if names:
+            parts.append(f"{len(names)} {label} ({', '.join(names[:5])})")
+    return "; ".join(parts)
+
+
 def conservation_problem(start: set[str], now: set[str], manifest: set[str] | None) -> str | None:
     """Why the batch's rows are not the ones finish started with, or the manifest lists; None if they are."""
     if now != start:
-        lost, new = sorted(start - now), sorted(now - start)
-        parts = []
-        if lost:
-            parts.append(f"{len(lost)} rows disappeared ({', '.join(lost[:5])})")
-        if new:
-            parts.append(f"{len(new)} rows appeared ({', '.join(new[:5])})")
-        return "the registry changed while finish ran: " + "; ".join(parts)
+        return "the registry changed while finish ran: " + _differences(now, start, "rows disappeared",
+                                                                      "rows appeared")
     if manifest is not None and manifest != now:
-        missing, extra = sorted(manifest - now), sorted(now - manifest)
-        parts = []
-        if missing:
-            parts.append(f"{len(missing)} manifest sites have no row ({', '.join(missing[:5])})")
-        if extra:
-            parts.append(f"{len(extra)} rows are not in the manifest ({', '.join(extra[:5])})")
-        return ("the registry and the batch manifest disagree: " + "; ".join(parts)
+        return ("the registry and the batch manifest disagree: "
+                + _differences(now, manifest, "manifest sites have no row", "rows are not in the manifest")
                 + "; repair with: smb doctor --scenario finalization --fix")
     return None
 

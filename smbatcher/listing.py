@@ -4,7 +4,7 @@
 filelock, GitPython or psutil (STYLE habit 7; issue 2's benchmark holds it to
 5x a bare interpreter). The Typer command of the same name calls ``list_sites``
 too, so both paths print the same thing; ``parse_args`` mirrors its options
-and ``tests/test_listing.py`` checks the two agree.
+and ``tests/test_cli_basic.py`` checks the two agree.
 """
 
 from __future__ import annotations

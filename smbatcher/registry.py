@@ -215,11 +215,6 @@ class Registry:
         self.rows.append(row)
         return row
 
-    def remove_rows(self, keep) -> None:
-        """Keep only rows for which ``keep(row)`` is true (doctor's repair)."""
-        self.rows = [row for row in self.rows if keep(row)]
-        self.reindex()
-
     def reindex(self) -> None:
         self.index = {}
         for position, row in enumerate(self.rows):

@@ -113,10 +113,6 @@ class Breaker:
         self.probe_running = False
         self.trips = 0
 
-    @property
-    def is_open(self) -> bool:
-        return self.open_until is not None
-
     def may_launch(self, now: float) -> tuple[bool, bool]:
         """(may launch, the launch is the probe)."""
         if self.open_until is None:

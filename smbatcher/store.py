@@ -14,7 +14,6 @@ import errno
 import os
 import tempfile
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -89,13 +88,6 @@ def lock_holder(lock_file: Path) -> int | None:
     except PermissionError:
         pass
     return pid
-
-
-@dataclass
-class Change:
-    domain: str
-    before: str
-    after: str
 
 
 class Transaction:

@@ -88,6 +88,3 @@ def prompt_template(prompts_dir: Path, phase: str) -> Template:
         text = DESIGN_TEMPLATE if phase == "design" else IMPLEMENT_TEMPLATE
     return Template(text)
 
-
-def render_prompt(prompts_dir: Path, phase: str, values: dict[str, str]) -> str:
-    return prompt_template(prompts_dir, phase).safe_substitute(values)
