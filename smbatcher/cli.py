@@ -495,6 +495,13 @@ def doctor_cmd(
         settings = load_settings(workspace.config_file)
     except UsageError as exc:  # doctor reports a bad config instead of refusing to run
         settings, config_error = Settings(), exc.message
+    if site is not None:
+        from .registry import BadValue, normalize_domain
+
+        try:
+            site = normalize_domain(site)
+        except BadValue as exc:
+            raise UsageError(f"--site: {exc}") from None
     ctx = doctor.DoctorContext(workspace, settings, Store(workspace, settings.registry.lock_timeout),
                                config_error=config_error, site=site,
                                batch=parse_batch(batch) if batch is not None else None)

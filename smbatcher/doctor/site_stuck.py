@@ -8,8 +8,6 @@ explained with its last error, and the command that retries it is given.
 from __future__ import annotations
 
 from .. import events as event_log
-from ..errors import UsageError
-from ..registry import BadValue, normalize_domain
 from . import FAIL, OK, WARN, DoctorContext, Finding
 from .evidence import design_present, last_log_errors, site_built
 
@@ -39,11 +37,7 @@ class SiteStuck:
 
     def diagnose(self, ctx: DoctorContext) -> Finding:
         finding = Finding(self.name)
-        if ctx.site:
-            try:
-                ctx.site = normalize_domain(ctx.site)
-            except BadValue as exc:
-                raise UsageError(f"--site: {exc}") from None
+        if ctx.site:  # normalized by the CLI: a bad --site is exit 2 before any check runs
             row = ctx.registry.row(ctx.site)
             if row is None:
                 finding.status = FAIL
