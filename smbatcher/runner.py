@@ -26,7 +26,7 @@ from pathlib import Path
 from . import proc
 from .agents import agent_argv, prompt_template
 from .config import Settings
-from .errors import EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM, SmbError
+from .errors import EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM, RegistryInvalid, SmbError
 from .manifest import parse_manifest
 from .runs import AgentRecord, RunRecord, live_owner_ids, load_all, new_run_id, own_create_time, stop_survivors
 from .runs import save as save_run
@@ -260,6 +260,7 @@ class Runner:
         self.pending: list[Outcome] = []  # outcomes not yet written to the registry
         self.unreported: list[Outcome] = []  # outcomes not yet counted in the result
         self.claim_attempt: dict[str, int] = {}
+        self.last_write_error: str | None = None
         self.template = None  # the prompt template, read once per run
         self.log_dirs: set[str] = set()  # logs/sites/<domain>/ folders known to exist
         self.final: dict[str, Outcome] = {}  # each site's last counted outcome in this run
@@ -278,6 +279,8 @@ class Runner:
     # -- selection ------------------------------------------------------------------------
     def plan(self) -> Selection:
         registry = self.store.read()
+        if registry.problems:  # a writing command refuses it before anything starts (SPEC §2)
+            raise RegistryInvalid(self.workspace.rel(self.workspace.registry), registry.problems)
         return select(registry, self.workspace, self.phase, self.options.batch, wave=self.options.wave,
                       wave_size=self.options.max_agents, sites=self.options.sites, redo=self.options.redo,
                       live_runs=live_owner_ids(self.workspace))
@@ -441,13 +444,18 @@ class Runner:
                         self.claim_attempt[domain] = count + 1
                         claimed.append(domain)
                 self.pending = []
+                if self.last_write_error:
+                    self.reporter.line("registry writes succeed again")
+                    self.last_write_error = None
                 return claimed
             except SmbError as exc:
                 # The claims popped from the queue were not written: put them back.
                 for domain in reversed(claimed):
                     self.queue.appendleft(domain)
                 claimed = []
-                self.reporter.line(f"registry write failed ({exc.message}); will retry")
+                if exc.message != self.last_write_error:  # once per distinct error, not once a second
+                    self.reporter.line(f"registry write failed ({exc.message}); will retry")
+                self.last_write_error = exc.message
                 if final and attempt + 1 < attempts:
                     time.sleep(1)
         return claimed
