@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -156,6 +157,14 @@ def test_name_comes_from_the_domain(domain, name):
 def test_same_domain_gives_identical_design_and_site():
     assert make_design("lotus.dev") == make_design("lotus.dev")
     assert _site("lotus.dev") == _site("lotus.dev")
+    # Across processes too: a choice keyed on the salted hash() would agree within one process only.
+    code = ("import json; from smbatcher.agents.builtin import make_design, parse_design, render_site; "
+            "d = make_design('lotus.dev'); print(json.dumps([d, render_site(parse_design(d), 'lotus.dev')]))")
+    for seed in ("1", "2"):
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                                env={**os.environ, "PYTHONPATH": str(REPO_ROOT), "PYTHONHASHSEED": seed})
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout) == [make_design("lotus.dev"), _site("lotus.dev")], seed
 
 
 def test_different_domains_give_different_sites():

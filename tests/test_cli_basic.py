@@ -399,7 +399,9 @@ def test_list_sites_pipes_into_wc(workspace: Workspace):
     with workspace.registry.open("a") as handle:
         handle.write("| other.dev | 001 | I |  | 0 |  |  |\n")
     for status, expected in (("D", 37), ("I", 1), ("D,I", 38), ("Q", 0)):
-        out = subprocess.run(["bash", "-c", f"{SMB_CMD} list-sites --status {status} | wc -l"], cwd=workspace.root,
+        # pipefail: a crashed smb must not pass as "0 lines" (the Q case expects 0).
+        out = subprocess.run(["bash", "-o", "pipefail", "-c", f"{SMB_CMD} list-sites --status {status} | wc -l"],
+                             cwd=workspace.root,
                              capture_output=True, text=True, check=True, timeout=60, stdin=subprocess.DEVNULL).stdout
         assert int(out.strip()) == expected, status
 

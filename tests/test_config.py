@@ -7,6 +7,8 @@ import tomllib
 import pytest
 
 from smbatcher.config import (
+    AgentSettings,
+    DoctorSettings,
     Settings,
     default_config_text,
     load_settings,
@@ -75,9 +77,12 @@ def test_every_key_is_read():
         "git": {"autocommit": True},
     }
     s = settings_from_mapping(data)
-    assert s.agents.implement == "claude -p" and s.agents.max_agents == 4 and s.agents.timeout == 7200
-    assert s.agents.min_free_memory == 10**9 and s.doctor.disk_critical == 2 * 10**8
-    assert s.doctor.network_endpoints == ("api.anthropic.com:443",)
+    # Every value differs from its default, so a key that is ignored shows up here.
+    assert s.agents == AgentSettings(design="my-agent --x", implement="claude -p", max_agents=4, timeout=7200,
+                                     grace=5, max_attempts=2, breaker_failures=3, breaker_cooldown=30,
+                                     min_free_memory=10**9)
+    assert s.doctor == DoctorSettings(disk_warn=2 * 10**9, disk_alert=10**9, disk_critical=2 * 10**8,
+                                      stuck_after=3600, network_endpoints=("api.anthropic.com:443",))
     assert s.registry.lock_timeout == 5 and s.git.autocommit is True
 
 

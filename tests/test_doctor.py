@@ -429,6 +429,11 @@ def test_verbose_shows_every_check_and_plain_output_has_the_marks(healthy):
     result = invoke(healthy.root, "doctor", "-v")
     assert result.exit_code == 0, explain(result)
     assert "[✓] registry-duplicates" in result.stdout and "[✓] finalization" in result.stdout
+    # Every one of the eight checks has its own marked line, even when ok (a loaded machine may warn).
+    lines = result.stdout.splitlines()
+    for scenario in SCENARIOS:
+        marked = [line for line in lines if line[:1] == "[" and line[2:].startswith(f"] {scenario}: ")]
+        assert len(marked) == 1, (scenario, result.stdout)
 
 
 def test_fix_says_what_it_did_even_when_the_check_is_now_ok(tmp_path):
@@ -557,3 +562,14 @@ def test_disk_space_fix_removes_stale_write_temporaries_but_not_a_fresh_one(tmp_
     assert fresh.exists()
     assert ws.registry.read_bytes() == registry_bytes
     assert "stray write temporaries" in check_of(data, "disk-space")["fixed"][0]
+
+
+@pytest.mark.parametrize("site", ["../x", "a/b.com", ""])
+def test_a_bad_site_is_bad_usage_not_a_crashed_check(tmp_path, site):
+    ws = make_workspace(tmp_path / "ws", {"001": [("a.dev", "Q")]})
+    before = ws.registry.read_bytes()
+    result = subprocess.run([sys.executable, "-m", "smbatcher", "doctor", "--site", site, "--root", str(ws.root)],
+                            capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.count("\n") == 1 and "--site" in result.stderr and "Traceback" not in result.stderr
+    assert ws.registry.read_bytes() == before

@@ -120,7 +120,17 @@ def test_a_claim_owned_by_a_dead_process_is_stale_and_a_live_one_is_not(workspac
                    host=socket.gethostname(), phase="implement", batch="001")
     reused = RunRecord(run_id="implement-001-reused", pid=os.getpid(), create_time=own_create_time() - 1000,
                        host=socket.gethostname(), phase="implement", batch="001")
-    for record in (me, reused):
+    # A process that really ran and is gone (exited and reaped).
+    import subprocess
+
+    import psutil
+
+    gone = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    gone_created = psutil.Process(gone.pid).create_time()
+    gone.communicate(timeout=30)
+    dead = RunRecord(run_id="implement-001-dead", pid=gone.pid, create_time=gone_created,
+                     host=socket.gethostname(), phase="implement", batch="001")
+    for record in (me, reused, dead):
         save(workspace, record)
     from smbatcher.runs import live_owner_ids
 
