@@ -1,5 +1,5 @@
 """Run the builtin agent: ``python -m smbatcher.agents.builtin``."""
 
-from smbatcher.agents.builtin import main
+from smbatcher.agents.builtin.entry import main
 
 raise SystemExit(main())
