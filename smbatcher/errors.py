@@ -10,6 +10,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_LOCKED = 3
+EXIT_CANNOT_RUN = 3  # the same code as a lock not obtained: smb could not run here, nothing was written
 EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
 
@@ -56,3 +57,63 @@ class LockTimeout(SmbError):
 
 class DiskFull(UsageError):
     """A write failed for lack of space; the old file is untouched."""
+
+
+class WrongKind(UsageError):
+    """A workspace path of the wrong kind (a folder where a file belongs): nothing was written (exit 2)."""
+
+
+class CannotRun(SmbError):
+    """The operating system refused (read-only workspace, permission denied): nothing was written (exit 3)."""
+
+    exit_code = EXIT_CANNOT_RUN
+
+
+def guarded(call, *, verbose: bool = False) -> int:
+    """The one error boundary of every entry point (``smb``, the fast ``list-sites``, ``python -m``).
+
+    Known errors become one ``smb: error:`` line and their exit code; Ctrl-C is 130; a reader
+    that went away (``smb list-sites | head``) is not an error; anything unexpected is one line
+    and exit 1, with the traceback only under ``-v`` (STYLE habit 2).
+    """
+    import sys
+
+    try:
+        result = call()
+        return result if isinstance(result, int) else 0
+    except BrokenPipeError:
+        try:
+            sys.stdout = open("/dev/null", "w")  # the interpreter's final flush must not fail too
+        except OSError:
+            pass
+        return EXIT_OK
+    except KeyboardInterrupt:
+        sys.stderr.write("smb: error: interrupted\n")
+        return EXIT_SIGINT
+    except SmbError as exc:
+        _traceback(verbose)
+        sys.stderr.write(f"smb: error: {_one_line(exc.message)}\n")
+        return exc.exit_code
+    except OSError as exc:
+        _traceback(verbose)
+        from .fs import os_error
+
+        known = os_error(exc, exc.filename or "a workspace file", "use")
+        sys.stderr.write(f"smb: error: {_one_line(known.message)}\n")
+        return known.exit_code
+    except Exception as exc:  # a bug: still one line, the traceback on request
+        _traceback(verbose)
+        hint = "" if verbose else " (run again with -v for the traceback)"
+        sys.stderr.write(f"smb: error: unexpected {type(exc).__name__}: {_one_line(str(exc))}{hint}\n")
+        return EXIT_FAILED
+
+
+def _traceback(verbose: bool) -> None:
+    if verbose:
+        import traceback
+
+        traceback.print_exc()
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())[:1000]

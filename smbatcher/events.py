@@ -12,9 +12,15 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from .fs import os_error
+
 
 def append(path: Path, events: list[dict]) -> None:
-    """Append events, one line each, in one write so concurrent writers never interleave."""
+    """Append events, one line each, in one write so concurrent writers never interleave.
+
+    Called under the registry lock. Raises OSError when the log cannot be written (a full disk,
+    a folder in its place); the store turns that into a warning, since the registry changed.
+    """
     if not events:
         return
     now = time.time()
@@ -22,21 +28,42 @@ def append(path: Path, events: list[dict]) -> None:
     for event in events:
         record = {"ts": round(event.pop("ts", now), 3), **event}
         lines.append(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
-    data = "".join(lines).encode()
+    # "replace": an undecodable byte in an error message must not cost the event.
+    data = "".join(lines).encode("utf-8", "replace")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        os.write(fd, data)
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            # The last append was cut short (the disk filled up mid-line): end that torn line, or
+            # it would swallow this event's line too when read.
+            data = b"\n" + data
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
     finally:
         os.close(fd)
 
 
+def _shown(path: Path) -> str:
+    """The path as the operator would type it: relative to the current folder when under it."""
+    try:
+        return str(path.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def read(path: Path, domain: str | None = None) -> Iterator[dict]:
-    """Events oldest first; a torn or foreign line is skipped, never fatal."""
+    """Events oldest first; a torn or foreign line is skipped, never fatal.
+
+    A log that cannot be read at all (a folder in its place, no permission) is an SmbError naming it.
+    """
     try:
         handle = path.open("r", encoding="utf-8", errors="replace")
     except FileNotFoundError:
         return
+    except OSError as exc:
+        raise os_error(exc, _shown(path), "read") from None
     with handle:
         for line in handle:
             if domain is not None and domain not in line:
@@ -55,10 +82,13 @@ def read_since(path: Path, since: float) -> list[dict]:
     """Events at or after ``since`` (epoch seconds), reading only the file's tail when it is large."""
     try:
         size = path.stat().st_size
+        handle = path.open("rb")
     except FileNotFoundError:
         return []
+    except OSError as exc:
+        raise os_error(exc, _shown(path), "read") from None
     chunk = 4 * 1024 * 1024
-    with path.open("rb") as handle:
+    with handle:
         while True:
             start = max(0, size - chunk)
             handle.seek(start)

@@ -7,14 +7,13 @@ line, so ``serialize(parse(text)) == text`` for every text that parses.
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
-STATUSES = ("-", "d", "D", "i", "I", "Q", "X")
-CLAIM_OF = {"D": "i", "-": "d"}  # status before a phase -> its claim code
-# Lifecycle rank used when merging duplicate rows: - < d < D < i < I < Q; X ranks with D.
-RANK = {"-": 0, "d": 1, "D": 2, "X": 2, "i": 3, "I": 4, "Q": 5}
+from .lifecycle import STATUSES
+from .units import utc_stamp as utc_now
+
 REQUIRED = ("domain", "batch", "status")
 KNOWN = ("domain", "batch", "status", "owner", "attempts", "updated", "note")
 DEFAULT_COLUMNS = KNOWN
@@ -48,43 +47,77 @@ def is_domain(text: str) -> bool:
 def normalize_batch(text: str | int) -> str:
     """``1``, ``01`` and ``001`` all mean batch ``001``."""
     value = str(text).strip()
-    if not value.isascii() or not value.isdigit():
-        raise BadValue(f"invalid batch {str(text)!r}: want digits like 001")
+    if not value.isascii() or not value.isdigit() or len(value.lstrip("0")) > 9:
+        raise BadValue(f"invalid batch {str(text)[:20]!r}: want digits like 001 (at most 9 significant)")
     return f"{int(value):03d}"
 
 
-def utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+# Characters that end a line for str.splitlines() (and for editors and viewers): a cell must never
+# hold one raw, or the next read splits the row and every later row is lost (issue 8). They are
+# written as \uXXXX, lower-case hex, and so is a backslash that would otherwise start such an
+# escape. Only these exact sequences (and SPEC §2's \|) mean anything: every other backslash is
+# literal, so registries written before (C:\temp\new, \\server\share) read as they always did.
+LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+_CODE_OF = {ch: f"u{ord(ch):04x}" for ch in LINE_BREAKS + "\\"}
+_CHAR_OF = {code: ch for ch, code in _CODE_OF.items()}
+_ESCAPE_RE = re.compile("[|" + re.escape(LINE_BREAKS) + "]|\\\\(?=" + "|".join(sorted(_CHAR_OF)) + ")")
+_UNESCAPE_RE = re.compile("\\\\(\\||" + "|".join(sorted(_CHAR_OF)) + ")")
+_SEPARATOR_RE = re.compile(r"(?<!\\)\|")
+
+
+def _escape(match: re.Match) -> str:
+    ch = match.group()
+    return "\\|" if ch == "|" else "\\" + _CODE_OF[ch]
+
+
+def escape_cell(value: str) -> str:
+    """A cell value as written in the file: ``|`` -> ``\\|``, line breaks -> ``\\u2028`` and the like."""
+    return _ESCAPE_RE.sub(_escape, value)
+
+
+def _unescape(match: re.Match) -> str:
+    code = match.group(1)
+    return "|" if code == "|" else _CHAR_OF[code]
 
 
 def split_cells(line: str) -> list[str]:
-    """Cells of a table line, unescaped (``\\|`` -> ``|``), stripped."""
+    """Cells of a table line, stripped, then unescaped (``\\|`` -> ``|``, ``\\u000a`` -> a line feed...).
+
+    Stripped before unescaping, so an escaped line break at either end of a cell survives."""
     body = line.strip()
     if body.startswith("|"):
         body = body[1:]
     if body.endswith("|") and not body.endswith("\\|"):
         body = body[:-1]
-    if "\\|" not in body:
+    if "\\" not in body:
         return [cell.strip() for cell in body.split("|")]
-    cells, current, i = [], [], 0
-    while i < len(body):
-        ch = body[i]
-        if ch == "\\" and i + 1 < len(body) and body[i + 1] == "|":
-            current.append("|")
-            i += 2
-            continue
-        if ch == "|":
-            cells.append("".join(current).strip())
-            current = []
-        else:
-            current.append(ch)
-        i += 1
-    cells.append("".join(current).strip())
-    return cells
+    # A backslash always starts its own escape, so a pipe is escaped exactly when one precedes it.
+    return [_UNESCAPE_RE.sub(_unescape, cell.strip()) for cell in _SEPARATOR_RE.split(body)]
 
 
 def render_cells(cells: list[str]) -> str:
-    return "| " + " | ".join(c.replace("\n", " ").replace("|", "\\|") for c in cells) + " |"
+    return "| " + " | ".join(escape_cell(c) for c in cells) + " |"
+
+
+def bad_cell_text(value: str) -> str | None:
+    """Why ``value`` cannot go into a cell, or None. Only text that is not Unicode is refused:
+    a byte that is not UTF-8 in an argument arrives as a lone surrogate and cannot be written."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"{value!r} is not valid UTF-8 text (character {exc.start + 1})"
+    return None
+
+
+def cell_text(value: str) -> str:
+    """``value`` fit for a cell: a lone surrogate (an undecodable byte) becomes ``?``.
+
+    Callers that take text from an operator refuse it first (``bad_cell_text``); this keeps a
+    runner's error note from ever making the registry unwritable."""
+    if bad_cell_text(value) is None:
+        return value
+    return value.encode("utf-8", "replace").decode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -107,15 +140,18 @@ class Row:
 
     ``cells`` may be None at first: ``parse`` then splits ``raw`` only when a cell is
     asked for (a transaction on 100,000 rows touches a handful; issue 2's benchmark).
+    A changed row is written with the line ending its raw line had (issue 8: a registry
+    with mixed endings keeps every line's own), a new one with the file's.
     """
 
-    __slots__ = ("_cells", "_raw", "line", "_columns")
+    __slots__ = ("_cells", "_raw", "line", "_columns", "eol")
 
     def __init__(self, cells: list[str] | None, columns: dict[str, int], raw: str | None = None, line: int = 0):
         self._cells = cells
         self._raw = raw
         self.line = line
         self._columns = columns
+        self.eol: str | None = None  # set when ``raw`` is dropped; None: the file's newline
 
     @property
     def cells(self) -> list[str]:
@@ -134,8 +170,12 @@ class Row:
 
     @raw.setter
     def raw(self, value: str | None) -> None:
-        if self._cells is None:  # keep the cells before the line they come from is dropped
-            self._cells = split_cells(self._raw)
+        old = self._raw
+        if old is not None:
+            if self._cells is None:  # keep the cells before the line they come from is dropped
+                self._cells = split_cells(old)
+            if self.eol is None:
+                self.eol = old[len(old.rstrip("\r\n")):]
         self._raw = value
 
     def get(self, column: str, default: str = "") -> str:
@@ -234,10 +274,28 @@ def _is_align_line(line: str) -> bool:
     return bool(cells) and all(_ALIGN_CELL_RE.fullmatch(c + " ") for c in cells)
 
 
+def _split_lines(text: str) -> list[str]:
+    """Lines with their endings, ended by LF only (CR LF counts as one ending).
+
+    Not ``str.splitlines``: it also breaks on CR, VT, FF, U+2028... A cell holding one raw (written
+    by an older smb, or by hand) must stay inside its row, as it does for awk and grep (issue 8).
+    A file with no LF at all but CRs is an old Mac text file: its lines end with CR.
+    """
+    newline = "\n" if "\n" in text or "\r" not in text else "\r"
+    return io.StringIO(text, newline=newline).readlines()
+
+
+def _first_newline(text: str) -> str:
+    end = text.find("\n")
+    if end < 0:
+        return "\r" if "\r" in text else "\n"
+    return "\r\n" if end and text[end - 1] == "\r" else "\n"
+
+
 def parse(text: str) -> Registry:
     """Parse a registry. Never raises: problems are collected with line numbers."""
     reg = Registry()
-    lines = text.splitlines(keepends=True)
+    lines = _split_lines(text)
     start = next((i for i, line in enumerate(lines) if _is_table_line(line)), None)
     if start is None:
         reg.before = text
@@ -245,13 +303,19 @@ def parse(text: str) -> Registry:
         return reg
     reg.before = "".join(lines[:start])
     reg.header = lines[start]
-    if reg.header.endswith("\r\n"):
-        reg.newline = "\r\n"
+    # New rows get the header's line ending, or the file's first one when the header has none.
+    reg.newline = _first_newline(reg.header if reg.header.endswith("\n") else text)
     reg.columns = [c.lower() for c in split_cells(reg.header)]
     columns = reg.column_index
     for name in REQUIRED:
         if name not in columns:
             reg.problems.append(Problem(start + 1, f"missing required column '{name}'"))
+    for name in KNOWN:
+        # Two `status` columns: smb would read one cell and awk or a reader the other (issue 8).
+        positions = [i + 1 for i, column in enumerate(reg.columns) if column == name]
+        if len(positions) > 1:
+            reg.problems.append(Problem(start + 1, f"column '{name}' appears {len(positions)} times "
+                                        f"(columns {', '.join(map(str, positions))}); rename or remove one by hand"))
     if reg.columns and reg.columns[0] != "domain" and "domain" in columns:
         reg.problems.append(Problem(start + 1, "column 'domain' must come first"))
     end = start + 1
@@ -312,10 +376,12 @@ def serialize(reg: Registry) -> str:
     """The document as text; unchanged rows come back byte for byte."""
     newline = reg.newline
     table = [reg.header, reg.align] if reg.align else [reg.header]
-    table += [row._raw if row._raw is not None else render_cells(row.cells) + newline for row in reg.rows]
+    table += [row._raw if row._raw is not None else render_cells(row.cells) + (newline if row.eol is None else row.eol)
+              for row in reg.rows]
     # Only the file's last line may lack a newline; once something follows it, it needs one.
+    ending = newline[-1]  # "\n", or "\r" in an old Mac file
     for i in range(len(table) - 1):
-        if not table[i].endswith("\n"):
+        if not table[i].endswith(ending):
             table[i] += newline
     return reg.before + "".join(table) + reg.after
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from .errors import UsageError
 from .manifest import add_domains, new_manifest_text
-from .registry import STATUSES, BadValue, Registry, normalize_batch, normalize_domain
+from .lifecycle import STATUSES
+from .registry import BadValue, Registry, bad_cell_text, normalize_batch, normalize_domain
 from .store import Store
 
 
@@ -129,6 +130,8 @@ def set_status(
         raise UsageError(f"--expect: unknown status {expect!r} (known: {' '.join(STATUSES)})")
     if not domains:
         raise UsageError("no domains given")
+    if note is not None and bad_cell_text(note):
+        raise UsageError(f"--note: {bad_cell_text(note)}; nothing was written")
     wanted = []
     for raw in domains:
         try:

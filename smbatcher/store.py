@@ -3,73 +3,45 @@
 Every change is a transaction (SPEC §2): take ``REGISTRY.md.lock`` with a
 timeout, re-read the file (another process may have changed it since we last
 looked), refuse a registry that does not parse cleanly, apply compare-and-set
-changes, write a temporary file in the same folder, fsync, ``os.replace``,
-fsync the folder, append the events, release. A ``kill -9`` at any instant
-leaves the old file or the new one, never a mix.
+changes, write the batch manifests, then the registry (a temporary file in the
+same folder, fsync, ``os.replace``, fsync the folder), append the events,
+release. A ``kill -9`` at any instant leaves the old file or the new one, never
+a mix.
+
+The registry's ``os.replace`` is the commit point (issue 8, order of effects).
+Everything before it that fails fails the transaction with nothing changed: a
+manifest written ahead of a registry write that then failed is put back (and a
+manifest listing a site with no row is harmless; a row its manifest lacks makes
+``finish`` refuse the batch). Everything after it that fails (the event log,
+syncing the folder) is a warning, ``registry changed; event not logged: ...``,
+never an exception: the change happened and the caller must not report it as
+failed, nor the runner leave claims behind it does not know it made.
 """
 
 from __future__ import annotations
 
 import errno
 import os
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from . import events as event_log
-from .errors import DiskFull, LockTimeout, RegistryInvalid, UsageError
-from .registry import Registry, Row, parse, serialize, utc_now
+from .errors import DiskFull, LockTimeout, RegistryInvalid, SmbError, UsageError, WrongKind
+from .fs import NotDurable, atomic_write, os_error
+from .registry import Registry, Row, cell_text, parse, serialize
+from .units import utc_stamp as utc_now
 from .workspace import Workspace
-
-
-def atomic_write(path: Path, data: str | bytes, *, mode: int | None = None, durable: bool = True) -> None:
-    """Replace ``path`` with ``data`` so that a crash leaves the old or the new file, never a mix.
-
-    ``durable=False`` skips the fsyncs: still never torn, but a power cut may bring back the old
-    file. Only for files rewritten every few moments whose loss costs nothing (a run's record).
-    """
-    payload = data.encode() if isinstance(data, str) else data
-    if mode is None:
-        try:
-            mode = path.stat().st_mode & 0o7777
-        except FileNotFoundError:
-            mode = 0o644
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        try:
-            view = memoryview(payload)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fchmod(fd, mode)
-            if durable:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp_name, path)
-    except BaseException as exc:
-        # Never leave a half-written temporary behind, whatever went wrong.
-        try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
-        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise DiskFull(f"no space left on the device writing {path.name}; it is unchanged") from None
-        raise
-    if not durable:
-        return
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def _record_holder(fd: int) -> None:
     # Written by whoever holds the lock, so a process that times out can name the holder.
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    # Best effort: on a full disk the pid cannot be written, and the lock is still ours.
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    except OSError:
+        pass
 
 
 def lock_holder(lock_file: Path) -> int | None:
@@ -101,6 +73,7 @@ class Transaction:
         self.manifests: dict[Path, str] = {}
         self.changed = False
         self.replace_text: str | None = None
+        self.warnings: list[str] = []  # what went wrong after the commit point; the change stands
 
     def row(self, domain: str) -> Row | None:
         return self.registry.row(domain)
@@ -122,8 +95,9 @@ class Transaction:
             return False
         row.set("status", status)
         if owner is not None:
-            row.set("owner", owner)
+            row.set("owner", cell_text(owner))
         if note is not None:
+            note = cell_text(note)
             row.set("note", note)
         if attempts is not None:
             row.set("attempts", str(attempts))
@@ -160,22 +134,40 @@ class Transaction:
 
 
 class Store:
-    def __init__(self, workspace: Workspace, lock_timeout: float = 30.0) -> None:
+    def __init__(self, workspace: Workspace, lock_timeout: float = 30.0,
+                 warn: Callable[[str], None] | None = None) -> None:
         self.workspace = workspace
         self.path = workspace.registry
         self.lock_timeout = lock_timeout
+        # Where warnings go (a caller may pass its ui.warn); None: the normal channel, one
+        # `smb: warning: ...` line on stderr. A repeated warning (a runner's every transaction) is
+        # passed on once.
+        self.warn = warn
+        self.warnings: list[str] = []  # this Store's recent warnings, oldest first (the last 100)
+        self.last_warnings: list[str] = []  # those of the last transaction
+        self._last_warned: str | None = None
         # The last registry this Store read or wrote, keyed on the file's identity. A long-lived
         # process (the runner: one transaction per loop turn) skips re-parsing a file nobody else
         # changed; any other writer's os.replace makes a new inode, so the key no longer matches.
         self._cache: tuple[tuple[int, int, int], str, Registry] | None = None
 
     def read_text(self) -> str:
+        shown = self.workspace.rel(self.path)
         try:
-            return self.path.read_text(encoding="utf-8")
+            # Bytes, then decode: text mode would turn CR LF into LF and every write would drop them.
+            return self.path.read_bytes().decode("utf-8")
         except FileNotFoundError:
-            raise UsageError(f"no registry at {self.workspace.rel(self.path)} (create it with: smb init)") from None
+            if self.path.is_symlink():
+                raise UsageError(f"{shown} is a symlink to {os.readlink(self.path)}, which does not exist; "
+                                 "restore its target or remove the link") from None
+            raise UsageError(f"no registry at {shown} (create it with: smb init)") from None
         except UnicodeDecodeError as exc:
-            raise UsageError(f"{self.workspace.rel(self.path)} is not UTF-8 text (byte {exc.start})") from None
+            raise UsageError(f"{shown} is not UTF-8 text (byte {exc.start})") from None
+        except IsADirectoryError:
+            raise WrongKind(f"{shown} is a folder, not a file; move it away (mv {shown} {shown}.bak), then restore "
+                            "the registry from .smbatcher/backups/ or start a new one with smb init") from None
+        except OSError as exc:
+            raise os_error(exc, shown, "read") from None
 
     def read(self) -> Registry:
         """Read without the lock: os.replace makes every read see a whole file."""
@@ -185,7 +177,10 @@ class Store:
     def locked(self) -> Iterator[None]:
         from filelock import FileLock, Timeout  # here, not at import: `smb list-sites` never locks
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise os_error(exc, self.workspace.rel(self.path.parent), "create") from None
         lock = FileLock(self.workspace.lock_file, timeout=self.lock_timeout, on_acquired=_record_holder)
         try:
             lock.acquire()
@@ -196,6 +191,8 @@ class Store:
                 f"registry lock not obtained in {self.lock_timeout:g}s: held by {who} "
                 f"({self.workspace.rel(self.workspace.lock_file)}); try again, or raise SMB_LOCK_TIMEOUT"
             ) from None
+        except OSError as exc:  # (Timeout is one too) a folder at the lock's path, a read-only workspace
+            raise os_error(exc, self.workspace.rel(self.workspace.lock_file), "take the registry lock") from None
         try:
             yield
         finally:
@@ -204,7 +201,7 @@ class Store:
     def _identity(self) -> tuple[int, int, int] | None:
         try:
             info = os.stat(self.path)
-        except FileNotFoundError:
+        except OSError:
             return None
         return (info.st_ino, info.st_mtime_ns, info.st_size)
 
@@ -224,23 +221,102 @@ class Store:
 
     @contextmanager
     def transaction(self, actor: str = "smb", *, strict: bool = True) -> Iterator[Transaction]:
-        """Lock, read afresh, yield; write the changes only if the block succeeds."""
+        """Lock, read afresh, yield; write the changes only if the block succeeds.
+
+        Raises (an SmbError naming the file, for file trouble) only while nothing has changed; once
+        the registry is replaced, whatever fails after is a warning in ``txn.warnings``.
+        """
         with self.locked():
             text, registry = self._load()
             if strict and registry.problems:
                 raise RegistryInvalid(self.workspace.rel(self.path), registry.problems)
             txn = Transaction(self, registry, actor)
+            self.last_warnings = txn.warnings
             self._cache = None  # the block mutates `registry`: trust it again only once written
             yield txn
             if not txn.changed:
                 self._remember(text, registry)
                 return
             new_text = txn.replace_text if txn.replace_text is not None else serialize(registry)
+            previous = self._write_manifests(txn)
             if new_text != text:
-                atomic_write(self.path, new_text)
+                try:
+                    self._write(self.path, new_text)
+                except NotDurable as exc:
+                    self._warn(txn, f"registry changed, but its folder could not be synced ({exc.strerror}); "
+                               "a power cut could undo the change")
+                except BaseException:
+                    self._restore_manifests(previous)
+                    raise
             if txn.replace_text is None:
                 self._remember(new_text, registry)
+            # Past the commit point: nothing below may raise.
+            try:
+                event_log.append(self.workspace.events, txn.events)
+            except OSError as exc:
+                self._warn(txn, "registry changed; event not logged: "
+                           + os_error(exc, self.workspace.rel(self.workspace.events), "append to").message)
+            except Exception as exc:  # noqa: BLE001  an event that cannot be encoded must not undo a commit
+                self._warn(txn, f"registry changed; event not logged: {type(exc).__name__}: {exc}")
+
+    def _write(self, path: Path, text: str) -> None:
+        try:
+            atomic_write(path, text)
+        except NotDurable:
+            raise
+        except DiskFull:  # named as the operator sees it, with what to do
+            raise os_error(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), self.workspace.rel(path)) from None
+        except OSError as exc:
+            raise os_error(exc, self.workspace.rel(path)) from None
+
+    def _write_manifests(self, txn: Transaction) -> dict[Path, bytes | None]:
+        """Write the batch manifests before the registry; return what they held, to put back on failure."""
+        previous: dict[Path, bytes | None] = {}
+        try:
             for path, manifest_text in txn.manifests.items():
-                path.parent.mkdir(parents=True, exist_ok=True)
-                atomic_write(path, manifest_text)
-            event_log.append(self.workspace.events, txn.events)
+                try:
+                    previous[path] = path.read_bytes()
+                except FileNotFoundError:
+                    previous[path] = None
+                except OSError as exc:
+                    raise os_error(exc, self.workspace.rel(path), "read") from None
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise os_error(exc, self.workspace.rel(path.parent), "create") from None
+                try:
+                    self._write(path, manifest_text)
+                except NotDurable:
+                    pass  # in place; only a power cut could bring back the old list
+        except BaseException:
+            self._restore_manifests(previous)
+            raise
+        return previous
+
+    def _restore_manifests(self, previous: dict[Path, bytes | None]) -> None:
+        # Best effort: a manifest that lists sites without rows is harmless (doctor finalization names them).
+        for path, data in previous.items():
+            try:
+                if data is None:
+                    path.unlink(missing_ok=True)
+                else:
+                    atomic_write(path, data)
+            except (OSError, SmbError):
+                pass
+
+    def _warn(self, txn: Transaction, message: str) -> None:
+        txn.warnings.append(message)
+        self.warnings.append(message)
+        del self.warnings[:-100]  # a runner whose log stays unwritable for hours must not grow without end
+        if message == self._last_warned:
+            return
+        self._last_warned = message
+        try:
+            if self.warn is not None:
+                self.warn(message)
+            else:
+                from .ui import UI
+
+                UI().warn(message)
+        except Exception:  # noqa: BLE001  (a closed stderr) the change stands; txn.warnings has it
+            pass

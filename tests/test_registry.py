@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -9,8 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smbatcher.registry import (
+    LINE_BREAKS,
     STATUSES,
     BadValue,
+    escape_cell,
     is_domain,
     new_registry_text,
     normalize_batch,
@@ -27,12 +30,17 @@ GOLDEN_FILES = sorted(GOLDEN.glob("*.md"))
 
 # -- generated valid registries ---------------------------------------------------------
 
-# Free text: anything printable, no line breaks of any kind (str.splitlines also breaks on
-# \x0b \x0c \x1c-\x1e \x85 \u2028 \u2029, which are Cc/Zl/Zp).
-_TEXT_CHARS = st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"))
-# Inside cells: no backslash (an unescaped trailing backslash would escape the cell's closing pipe);
-# pipes are inserted separately and escaped as \|.
-_CELL_CHARS = st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="|\\")
+# Free text: anything but a line feed, the one character that ends a line (issue 8: CR, VT, FF,
+# \x1c-\x1e, \x85, \u2028 and \u2029 end a line for str.splitlines, not for the registry).
+_TEXT_CHARS = st.one_of(st.characters(blacklist_categories=("Cs",), blacklist_characters="\n"),
+                        st.sampled_from(LINE_BREAKS.replace("\n", "")))
+# Cell values: anything, line breaks, pipes and backslashes included, with the sequences the
+# escapes are made of drawn often; written to the file with escape_cell.
+_VALUE_PIECES = st.one_of(
+    st.characters(blacklist_categories=("Cs",)),
+    st.sampled_from(list(LINE_BREAKS) + ["|", "\\", "\\|", "\\\\", "u", "u000a", "u2028", "u005c", "\\u000a",
+                                         "\\u005c", "C:\\new", "\r\n"]),
+)
 _LABEL = st.text("abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=10).map(
     lambda s: s.strip("-") or "a")
 _DOMAIN = st.lists(_LABEL, min_size=2, max_size=3).map(".".join)
@@ -40,11 +48,20 @@ _EXTRA_COLUMNS = ["client", "priority", "Comments", "région", "x"]
 _OPTIONAL_COLUMNS = ["owner", "attempts", "updated", "note"]
 
 
+def _fits_a_cell(value: str) -> bool:
+    """A value the file can hold as is: cells are stripped, and a backslash just before the closing
+    pipe would escape it (smb writes `` |`` after every cell, so only hand-made lines can do that)."""
+    written = escape_cell(value)
+    return written == written.strip() and not written.endswith("\\")
+
+
+cell_value = st.lists(_VALUE_PIECES, max_size=8).map("".join).filter(_fits_a_cell)
+
+
 @st.composite
-def cell_text(draw, max_size: int = 12) -> str:
-    """Cell content as written in the file: pipes escaped."""
-    parts = draw(st.lists(st.text(_CELL_CHARS, max_size=max_size), min_size=1, max_size=3))
-    return "\\|".join(parts)
+def cell_text(draw) -> str:
+    """Cell content as written in the file: pipes and line breaks escaped."""
+    return escape_cell(draw(cell_value))
 
 
 @st.composite
@@ -110,6 +127,11 @@ def valid_registry(draw) -> tuple[str, int]:
     return text, len(domains)
 
 
+def _lines(text: str) -> list[str]:
+    """The registry's lines: ended by LF only."""
+    return text.split("\n")
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(valid_registry())
 def test_round_trip_is_byte_for_byte(case):
@@ -133,7 +155,7 @@ def test_changing_one_status_changes_exactly_that_line(case, data):
     new_status = data.draw(st.sampled_from([s for s in STATUSES if s != row.status]))
     row.set("status", new_status)
     out = serialize(reg)
-    old_lines, new_lines = text.splitlines(), out.splitlines()
+    old_lines, new_lines = _lines(text), _lines(out)
     assert len(old_lines) == len(new_lines)
     differing = [i for i, (a, b) in enumerate(zip(old_lines, new_lines)) if a != b]
     assert differing == [row.line - 1]
@@ -237,6 +259,113 @@ def test_split_and_render_cells_are_inverse():
     assert split_cells(render_cells(cells)) == cells
 
 
+# -- line breaks and backslashes in cells (issue 8) ------------------------------------
+
+_TWO_ROWS = "| domain | batch | status | note | extra |{nl}|---|---|---|---|---|{nl}" \
+            "| a.dev | 001 | D |  |  |{nl}| b.dev | 001 | D | keep |  |{nl}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(cell_value, cell_value, st.sampled_from(["\n", "\r\n"]))
+def test_any_value_written_to_a_cell_reads_back_on_one_line(note, extra, nl):
+    text = _TWO_ROWS.format(nl=nl)
+    reg = parse(text)
+    reg.rows[0].set("note", note)
+    reg.rows[0].set("extra", extra)
+    out = serialize(reg)
+    assert not any(ch in out.replace(nl, "") for ch in LINE_BREAKS), "a line break was written raw"
+    assert len(out.splitlines()) == len(text.splitlines())
+    again = parse(out)
+    assert not again.problems, [str(p) for p in again.problems]
+    assert again.rows[0].get("note") == note and again.rows[0].get("extra") == extra
+    assert again.rows[1].raw == reg.rows[1].raw
+    assert serialize(again) == out
+
+
+def _old_split_cells(line: str) -> list[str]:
+    """split_cells before issue 8 (only a backslash-pipe meant anything): the compatibility reference."""
+    body = line.strip()
+    if body.startswith("|"):
+        body = body[1:]
+    if body.endswith("|") and not body.endswith("\\|"):
+        body = body[:-1]
+    cells, current, i = [], [], 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body) and body[i + 1] == "|":
+            current.append("|")
+            i += 2
+            continue
+        if ch == "|":
+            cells.append("".join(current).strip())
+            current = []
+        else:
+            current.append(ch)
+        i += 1
+    cells.append("".join(current).strip())
+    return cells
+
+
+_NEW_ESCAPE = re.compile(r"\\u(000a|000b|000c|000d|001c|001d|001e|0085|2028|2029|005c)")
+_OLD_CELL = st.lists(st.sampled_from(["\\", "|", "\\|", "\\\\", "u", "u00", "0a", "n", "r", "t", "C:", " ", "x",
+                                      "é", "\\u00e9", "\\u000A", "\\x0a"]), max_size=12).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_OLD_CELL.filter(lambda t: not _NEW_ESCAPE.search(t)))
+def test_registries_written_before_read_the_same(body):
+    """Every backslash that meant itself before still does: only the exact new escapes changed."""
+    line = f"| a.dev | {body} |\n"
+    assert split_cells(line) == _old_split_cells(line)
+
+
+def test_the_escapes_are_the_documented_ones():
+    assert escape_cell("a\nb\r\u2028\u2029\x85\x0b\x0c\x1c\x1d\x1e") == (
+        "a\\u000ab\\u000d\\u2028\\u2029\\u0085\\u000b\\u000c\\u001c\\u001d\\u001e")
+    assert escape_cell("C:\\temp\\new \\\\server x|y") == "C:\\temp\\new \\\\server x\\|y"
+    assert escape_cell("\\u000a") == "\\u005cu000a"  # the one case a backslash needs escaping
+    assert split_cells("| \\u005cu000a | \\u000A | \\u00e9 |") == ["\\u000a", "\\u000A", "\\u00e9"]
+
+
+def test_an_escaped_break_at_a_cell_edge_survives_the_strip():
+    reg = parse(_TWO_ROWS.format(nl="\n"))
+    reg.rows[0].set("note", "\u2028 edge \n")
+    assert parse(serialize(reg)).rows[0].get("note") == "\u2028 edge \n"
+
+
+def test_a_raw_break_inside_a_row_does_not_split_it():
+    """Registries damaged by an older smb (a raw CR or U+2028 in a note) read whole."""
+    for ch in LINE_BREAKS.replace("\n", ""):
+        text = _TWO_ROWS.format(nl="\n").replace("| keep |", f"| ke{ch}ep |")
+        reg = parse(text)
+        assert not reg.problems, (repr(ch), [str(p) for p in reg.problems])
+        assert [r.domain for r in reg.rows] == ["a.dev", "b.dev"]
+        assert reg.rows[1].get("note") == f"ke{ch}ep"
+        assert serialize(reg) == text
+
+
+def test_a_changed_row_keeps_its_own_line_ending():
+    text = ("| domain | batch | status |\r\n|---|---|---|\r\n| a.dev | 001 | D |\n| b.dev | 001 | D |\r\n"
+            "| c.dev | 001 | D |")
+    reg = parse(text)
+    for row in reg.rows:
+        row.set("status", "Q")
+    reg.add("d.dev", "001")
+    out = serialize(reg)
+    assert out == ("| domain | batch | status |\r\n|---|---|---|\r\n| a.dev | 001 | Q |\n| b.dev | 001 | Q |\r\n"
+                   "| c.dev | 001 | Q |\r\n| d.dev | 001 | - |\r\n")
+
+
+def test_an_old_mac_registry_keeps_its_carriage_returns():
+    text = "# R\r\r| domain | batch | status |\r|---|---|---|\r| a.dev | 001 | D |\r| b.dev | 001 | D |\rend\r"
+    reg = parse(text)
+    assert not reg.problems and [r.domain for r in reg.rows] == ["a.dev", "b.dev"]
+    assert serialize(reg) == text
+    reg.rows[1].set("status", "I")
+    reg.add("c.dev", "001")
+    assert serialize(reg) == text.replace("| b.dev | 001 | D |\r", "| b.dev | 001 | I |\r| c.dev | 001 | - |\r")
+
+
 # -- validation -------------------------------------------------------------------------
 
 HEADER = "| domain | batch | status | note |\n|---|---|---|---|\n"
@@ -264,6 +393,14 @@ def problems_of(text: str) -> list[tuple[int, str]]:
 def test_problems_have_line_numbers(body, line, fragment):
     found = problems_of(HEADER + body)
     assert any(n == line and fragment in message for n, message in found), found
+
+
+def test_two_columns_with_a_known_name():
+    found = problems_of("| domain | batch | Status | note | status |\n|---|---|---|---|---|\n"
+                        "| a.dev | 001 | D |  | Q |\n")
+    assert (1, "column 'status' appears 2 times (columns 3, 5); rename or remove one by hand") in found
+    assert problems_of("| domain | batch | status | x | x |  |  |\n|---|---|---|---|---|---|---|\n"
+                       "| a.dev | 001 | D |  |  |  |  |\n") == []  # smb reads no unknown or unnamed column
 
 
 def test_missing_required_column():

@@ -1,0 +1,212 @@
+"""Filesystem operations smb relies on: atomic replacement, and what an OSError means to an operator.
+
+Every file smb rewrites (the registry, batch manifests, run records, finish
+reports) goes through ``atomic_write`` so that a ``kill -9`` or a full disk at
+any instant leaves the old file or the new one, never a mix (SPEC §2).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+from pathlib import Path
+
+from .errors import CannotRun, DiskFull, SmbError, UsageError, WrongKind
+
+
+def atomic_write(path: Path, data: str | bytes, *, mode: int | None = None, durable: bool = True) -> None:
+    """Replace ``path`` with ``data`` so that a crash leaves the old or the new file, never a mix.
+
+    A symlink is followed: its target is replaced, in the target's folder, and the link stays a link
+    (issue 8: an operator who keeps REGISTRY.md in a synced folder links to it).
+    ``durable=False`` skips the fsyncs: still never torn, but a power cut may bring back the old
+    file. Only for files rewritten every few moments whose loss costs nothing (a run's record).
+    Raises DiskFull for a full disk (the file unchanged); NotDurable when only syncing the folder
+    failed (the new file is in place); any other OSError as it came (``os_error`` words it).
+    """
+    path = Path(path)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
+    payload = data.encode() if isinstance(data, str) else data
+    if mode is None:
+        try:
+            mode = path.stat().st_mode & 0o7777
+        except FileNotFoundError:
+            mode = 0o644
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFull(f"no space left on the device writing {path.name}; it is unchanged") from None
+        raise
+    try:
+        try:
+            view = memoryview(payload)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fchmod(fd, mode)
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp_name, path)
+    except BaseException as exc:
+        # Never leave a half-written temporary behind, whatever went wrong.
+        try:
+            os.unlink(tmp_name)
+        except FileNotFoundError:
+            pass
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFull(f"no space left on the device writing {path.name}; it is unchanged") from None
+        raise
+    if not durable:
+        return
+    try:
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError as exc:
+        raise NotDurable(exc.errno, exc.strerror) from exc
+
+
+class NotDurable(OSError):
+    """The new file is in place, but syncing its folder failed: a power cut may bring back the old one.
+
+    Raised only after ``os.replace`` succeeded, so a caller for whom the replace is the commit point
+    (the registry) can report "changed" with a warning instead of a failure (issue 8, order of effects).
+    """
+
+
+def os_error(exc: OSError, shown: str, doing: str = "write") -> SmbError:
+    """One line naming the path and what to do, with the documented exit code, for an OSError on ``shown``.
+
+    A file of the wrong kind (a folder where a file belongs) is bad input: exit 2, like a registry
+    that does not parse. A full disk is DiskFull (exit 2). A read-only or forbidden workspace, or
+    anything else the operating system refused, means smb could not run here: exit 3.
+    """
+    code = exc.errno
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFull(f"no space left on the device to {doing} {shown}; nothing was written "
+                        "(free some space: smb doctor --scenario disk-space)")
+    if code == errno.EISDIR or isinstance(exc, IsADirectoryError):
+        return WrongKind(f"{shown} is a folder, not a file; move it away (mv {shown} {shown}.bak)")
+    if code in (errno.ENOTDIR, errno.EEXIST) or isinstance(exc, NotADirectoryError):  # EEXIST: from mkdir
+        return WrongKind(f"cannot {doing} {shown}: a folder on its path is a file; move that file away")
+    if code == errno.EROFS:
+        return CannotRun(f"cannot {doing} {shown}: read-only file system; remount it read-write")
+    if code in (errno.EACCES, errno.EPERM):
+        return CannotRun(f"cannot {doing} {shown}: permission denied; fix its permissions or run as its owner")
+    if code == errno.ELOOP:
+        return WrongKind(f"cannot {doing} {shown}: a symlink loop; point the link at a real file")
+    if code == errno.ENOENT:
+        return UsageError(f"cannot {doing} {shown}: no such file or folder (a dangling symlink?)")
+    reason = exc.strerror or str(exc)
+    return CannotRun(f"cannot {doing} {shown}: {reason}")
+
+
+_RENAME_EXCHANGE = 2
+
+
+def exchange_or_move(new: Path, dest: Path) -> Path | None:
+    """Put the folder ``new`` at ``dest`` atomically; returns where the old ``dest`` went (to delete), if any.
+
+    With an existing good site, renameat2(RENAME_EXCHANGE) swaps the two in
+    one step, so ``dest`` is never missing nor half old and half new.
+    """
+    try:
+        os.rename(new, dest)  # no site yet: the common case, one system call
+        return None
+    except FileNotFoundError:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if not dest.exists():
+            os.rename(new, dest)
+            return None
+    except OSError as exc:
+        if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+            raise
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        at_fdcwd = -100
+        if libc.renameat2(at_fdcwd, os.fsencode(new), at_fdcwd, os.fsencode(dest), _RENAME_EXCHANGE) == 0:
+            return new  # the old site now sits where the new one was
+    except (OSError, AttributeError):
+        pass
+    old = new.with_name(new.name + ".old")
+    os.rename(dest, old)
+    os.rename(new, dest)
+    return old
+
+
+def tree_size(path, since: float | None = None) -> tuple[int, int]:
+    """(bytes, bytes in files modified after ``since``) under ``path``, without following links."""
+    total = recent = 0
+    stack = [str(path)]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = os.scandir(folder)
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    elif entry.is_file(follow_symlinks=False):
+                        info = entry.stat(follow_symlinks=False)
+                        total += info.st_size
+                        if since is not None and info.st_mtime >= since:
+                            recent += info.st_size
+                except OSError:
+                    continue
+    return total, recent
+
+
+def write_new(path: Path, data: str | bytes, *, mode: int = 0o644) -> bool:
+    """Create ``path`` holding ``data``, all or nothing; False, and nothing written, if it exists.
+
+    ``smb init`` never overwrites a registry, and on a full disk must not leave an empty one that
+    reads as "no registry table" (issue 8): the data goes to a temporary file first, which is then
+    linked into place (``link`` fails when the name is taken, so a concurrent init loses cleanly).
+    """
+    path = Path(path)
+    if os.path.lexists(path):
+        return False
+    payload = data.encode() if isinstance(data, str) else data
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFull(f"no space left on the device writing {path.name}; nothing was written") from None
+        raise
+    try:
+        try:
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fchmod(fd, mode)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp_name, path)
+        except FileExistsError:
+            return False
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFull(f"no space left on the device writing {path.name}; nothing was written") from None
+        raise
+    finally:
+        os.unlink(tmp_name)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return True
