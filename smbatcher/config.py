@@ -14,52 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import UsageError
-
-_DURATION_RE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*", re.IGNORECASE)
-_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-_SIZE_RE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*", re.IGNORECASE)
-_SIZE_UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "kib": 1024, "m": 1e6, "mb": 1e6, "mib": 1024**2,
-               "g": 1e9, "gb": 1e9, "gib": 1024**3, "t": 1e12, "tb": 1e12, "tib": 1024**4}
-
-
-def parse_duration(value: str | int | float, key: str = "duration") -> float:
-    """``90s``, ``30m``, ``2h`` (a bare number is seconds) -> seconds."""
-    if isinstance(value, bool):
-        raise UsageError(f"{key}: bad duration {value!r} (want e.g. 90s, 30m, 2h)")
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    else:
-        match = _DURATION_RE.fullmatch(str(value))
-        if not match:
-            raise UsageError(f"{key}: bad duration {value!r} (want e.g. 90s, 30m, 2h)")
-        seconds = float(match.group(1)) * _DURATION_UNITS[(match.group(2) or "s").lower()]
-    if seconds < 0:
-        raise UsageError(f"{key}: duration must not be negative")
-    return seconds
-
-
-def parse_size(value: str | int, key: str = "size") -> int:
-    """``500MB``, ``1GB``, ``2GiB`` (a bare number is bytes) -> bytes."""
-    if isinstance(value, bool):
-        raise UsageError(f"{key}: bad size {value!r} (want e.g. 500MB, 1GB)")
-    if isinstance(value, (int, float)):
-        if value < 0:
-            raise UsageError(f"{key}: size must not be negative")
-        return int(value)
-    match = _SIZE_RE.fullmatch(str(value))
-    unit = (match.group(2) or "").lower() if match else None
-    if not match or unit not in _SIZE_UNITS:
-        raise UsageError(f"{key}: bad size {value!r} (want e.g. 500MB, 1GB)")
-    return int(float(match.group(1)) * _SIZE_UNITS[unit])
-
-
-def format_size(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n} B"
-
+from .units import parse_duration, parse_money, parse_size
 
 def _agent_command(value, key: str) -> str:
     if not isinstance(value, str) or not value.strip():
@@ -71,9 +26,46 @@ def _agent_command(value, key: str) -> str:
     return value
 
 
-def _positive_int(value, key: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise UsageError(f"{key}: want a whole number >= {minimum}, got {value!r}")
+def _positive_int(value, key: str, minimum: int = 1, maximum: int = 10_000) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        raise UsageError(f"{key}: want a whole number from {minimum} to {maximum}, got {str(value)[:40]}")
+    return value
+
+
+def _halt(value, key: str) -> str:
+    from .pool.halt import parse_halt
+
+    if not isinstance(value, str):
+        raise UsageError(f"{key}: want a policy such as \"soon,same=5\" or \"never\"")
+    parse_halt(value, key)
+    return value
+
+
+def _fraction(value, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+        raise UsageError(f"{key}: want a number above 0 and at most 1, got {str(value)[:40]}")
+    return float(value)
+
+
+def _notify_command(value, key: str) -> str:
+    if not isinstance(value, str):
+        raise UsageError(f"{key}: want a command string")
+    try:
+        shlex.split(value)
+    except ValueError as exc:
+        raise UsageError(f"{key}: cannot split {value[:60]!r}: {exc}") from None
+    return value
+
+
+def _executor_kind(value, key: str) -> str:
+    if value not in ("local", "dask"):
+        raise UsageError(f"{key}: want \"local\" or \"dask\", got {str(value)[:40]!r}")
+    return value
+
+
+def _scheduler(value, key: str) -> str:
+    if not isinstance(value, str) or (value and not re.fullmatch(r"(tcp|tls|inproc|ws|wss)://\S+", value)):
+        raise UsageError(f"{key}: want an address such as \"tcp://host:8786\", got {str(value)[:60]!r}")
     return value
 
 
@@ -88,8 +80,8 @@ def _endpoints(value, key: str) -> tuple[str, ...]:
         raise UsageError(f"{key}: want a list of \"host:port\" strings")
     for v in value:
         host, sep, port = v.rpartition(":")
-        if not sep or not host or not port.isdigit():
-            raise UsageError(f"{key}: bad endpoint {v!r} (want host:port)")
+        if not sep or not host or not port.isascii() or not port.isdigit() or not 0 < int(port[:6]) < 65536:
+            raise UsageError(f"{key}: bad endpoint {v[:80]!r} (want host:port, port 1-65535)")
     return tuple(value)
 
 
@@ -104,6 +96,22 @@ class AgentSettings:
     breaker_failures: int = 5
     breaker_cooldown: float = 120
     min_free_memory: int = 500_000_000
+    halt: str = "soon,same=5"  # issue 15: see pool/halt.py
+    max_hold: float = 12 * 3600  # longest a run waits out usage limits before it stops (exit 1)
+    max_cost_total: float | None = None  # dollars per run: launching stops when reached
+    max_cost_per_site: float | None = None  # dollars per site in a run: the site is parked
+    quota_budget: float = 1.0  # hold once the agent reports this share of its quota used
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    command: str = ""
+
+
+@dataclass(frozen=True)
+class ExecutorSettings:
+    kind: str = "local"
+    scheduler: str = ""
 
 
 @dataclass(frozen=True)
@@ -131,6 +139,8 @@ class Settings:
     doctor: DoctorSettings = field(default_factory=DoctorSettings)
     registry: RegistrySettings = field(default_factory=RegistrySettings)
     git: GitSettings = field(default_factory=GitSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
+    executor: ExecutorSettings = field(default_factory=ExecutorSettings)
 
 
 # key -> validator(value, "section.key") for every key of SPEC §8
@@ -145,6 +155,11 @@ _VALIDATORS = {
         "breaker_failures": _positive_int,
         "breaker_cooldown": parse_duration,
         "min_free_memory": parse_size,
+        "halt": _halt,
+        "max_hold": parse_duration,
+        "max_cost_total": parse_money,
+        "max_cost_per_site": parse_money,
+        "quota_budget": _fraction,
     },
     "doctor": {
         "disk_warn": parse_size,
@@ -155,8 +170,11 @@ _VALIDATORS = {
     },
     "registry": {"lock_timeout": parse_duration},
     "git": {"autocommit": _bool},
+    "notify": {"command": _notify_command},
+    "executor": {"kind": _executor_kind, "scheduler": _scheduler},
 }
-_SECTION_TYPES = {"agents": AgentSettings, "doctor": DoctorSettings, "registry": RegistrySettings, "git": GitSettings}
+_SECTION_TYPES = {"agents": AgentSettings, "doctor": DoctorSettings, "registry": RegistrySettings, "git": GitSettings,
+                  "notify": NotifySettings, "executor": ExecutorSettings}
 
 
 def settings_from_mapping(data: dict, source: str = "config.toml") -> Settings:
@@ -218,6 +236,13 @@ max_attempts = 3
 breaker_failures = 5
 breaker_cooldown = "2m"
 min_free_memory = "500MB"
+# When a run is hopeless (issue 15): "soon,same=5" ends a run whose first 5 attempts all
+# failed the same way; also fail=N, fail=N%, success=N, "now" to stop running agents; "never".
+halt = "soon,same=5"
+max_hold = "12h"
+# max_cost_total = 25.0
+# max_cost_per_site = 2.0
+quota_budget = 1.0
 
 [doctor]
 disk_warn = "1GB"
@@ -231,5 +256,13 @@ lock_timeout = "30s"
 
 [git]
 autocommit = false
+
+[notify]
+# A command run (no shell) with one JSON event on stdin: batch done, hold, breaker, auth, halt.
+command = ""
+
+[executor]
+kind = "local"
+# scheduler = "tcp://host:8786"   # with kind = "dask"
 """
 

@@ -21,10 +21,11 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import UsageError
+from .errors import EXIT_FAILED, UsageError
+from .fs import atomic_write
 from .manifest import parse_manifest
 from .sitecheck import check_site
-from .store import Store, atomic_write
+from .store import Store
 from .workspace import Workspace
 
 _PARALLEL_FROM = 24  # below this many sites a process pool costs more than it saves
@@ -49,7 +50,7 @@ class FinishReport:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.failed or self.refused else 0
+        return EXIT_FAILED if self.failed or self.refused else 0
 
     def as_json(self) -> dict:
         return {

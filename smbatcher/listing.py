@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from .errors import SmbError, UsageError
+from .errors import SmbError, UsageError, guarded
 
 FORMATS = ("plain", "table", "json", "csv")
 
@@ -86,28 +86,16 @@ def parse_args(argv: list[str]):
 
 
 def main(argv: list[str]) -> int:
-    """The fast path's own error boundary: one line on stderr, the documented exit code."""
-    verbose = "-v" in argv or "--verbose" in argv
-    try:
+    """The fast path, inside the same error boundary as every other command."""
+
+    def run() -> int:
         try:
             args = parse_args(argv)
-        except Exception as exc:  # argparse.ArgumentError without importing argparse twice
-            if isinstance(exc, SmbError):
-                raise
+        except SmbError:
+            raise
+        except Exception as exc:  # argparse.ArgumentError, without importing argparse twice
             raise UsageError(f"{exc} (see smb list-sites --help)") from None
         return list_sites(args.root, args.batch, args.status, "json" if args.json else args.fmt, args.count,
                           quiet=args.quiet)
-    except SmbError as exc:
-        if verbose:
-            import traceback
 
-            traceback.print_exc()
-        sys.stderr.write(f"smb: error: {exc.message}\n")
-        return exc.exit_code
-    except BrokenPipeError:
-        # `smb list-sites | head`: the reader left; not an error worth a traceback.
-        try:
-            sys.stdout = open("/dev/null", "w")
-        except OSError:
-            pass
-        return 0
+    return guarded(run, verbose="-v" in argv or "--verbose" in argv)

@@ -20,6 +20,35 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 _PR_SET_CHILD_SUBREAPER = 36
+# psutil's create time is derived from boot time and jiffies: two reads of one process can differ
+# by a few milliseconds. A different process under a reused pid differs by far more.
+CREATE_TIME_TOLERANCE = 0.05
+
+
+def same_process(process, create_time: float | None) -> bool:
+    """True if the psutil ``process`` is the one recorded with ``create_time`` (None: any)."""
+    return create_time is None or abs(process.create_time() - create_time) <= CREATE_TIME_TOLERANCE
+
+
+def process_alive(pid: int, create_time: float | None) -> bool:
+    """True if ``pid`` is a live, non-zombie process started at ``create_time``.
+
+    Pid reuse is not life, a zombie is not life (SPEC §4)."""
+    import psutil
+
+    if not pid or pid <= 0:
+        return False
+    try:
+        process = psutil.Process(pid)
+        return same_process(process, create_time) and process.status() != psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return False
+
+
+def own_create_time() -> float:
+    import psutil
+
+    return psutil.Process(os.getpid()).create_time()
 
 
 def become_subreaper() -> bool:
@@ -133,11 +162,16 @@ def _own_children() -> set[int] | None:
     return pids
 
 
+# Children of ours that are not agents and must survive reap_strays (notify commands).
+SPARED: set[int] = set()
+
+
 def reap_strays(active_pids: set[int]) -> int:
     """Kill and reap our children that are not live agents: descendants orphaned by an agent."""
     import psutil
 
     killed = 0
+    active_pids = active_pids | SPARED
     pids = _own_children()
     if pids is not None and not (pids - active_pids):
         return 0  # the common case, answered from /proc/self without scanning every process
@@ -175,7 +209,7 @@ def stop_recorded_processes(records: list[tuple[int, float]], grace: float) -> l
     for pid, create_time in records:
         try:
             proc = psutil.Process(pid)
-            if abs(proc.create_time() - create_time) > 0.05 or proc.status() == psutil.STATUS_ZOMBIE:
+            if not same_process(proc, create_time) or proc.status() == psutil.STATUS_ZOMBIE:
                 continue
         except psutil.NoSuchProcess:
             continue

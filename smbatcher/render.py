@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import time
 
-from .registry import STATUSES
-from .report import StatusReport, format_duration
+from .lifecycle import STATUSES
+from .report import StatusReport
 from .ui import UI
+from .units import format_duration, format_money, local_clock
 
-
-def _when(ts: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+_when = local_clock
 
 
 def render_status(ui: UI, report: StatusReport) -> None:
@@ -24,10 +23,26 @@ def render_status(ui: UI, report: StatusReport) -> None:
     if len(report.counts) > 1:
         rows.append(["all", *(totals[s] or "" for s in STATUSES), sum(totals.values())])
     ui.table(columns, rows, title="sites per batch and status")
+    if report.hold is not None:
+        ui.out(f"{report.hold.describe()}: {report.hold.message} (end it early: smb hold --release)")
+    for batch, dollars in sorted(report.cost.items()):
+        ui.out(f"cost: batch {batch} {format_money(dollars)} reported by its agents")
     for run in report.runs_live:
         wave = f" wave {run.wave}" if run.wave else ""
+        cost = f", {format_money(run.cost_usd)}" if run.cost_usd else ""
         ui.out(f"live run {run.run_id}: {run.phase} batch {run.batch}{wave}, pid {run.pid}, "
-               f"{len(run.agents)} agents, {run.done}/{run.total} done, log {run.log}")
+               f"{len(run.agents)} agents, {run.done}/{run.total} done{cost}, log {run.log}")
+        workers: dict[str, int] = {}
+        for agent in run.agents:
+            if agent.worker:
+                workers[agent.worker] = workers.get(agent.worker, 0) + 1
+        if workers:
+            ui.out("  on workers: " + ", ".join(f"{w} ({n} agents)" for w, n in sorted(workers.items())))
+        for agent in run.agents:
+            if agent.action:
+                ui.out(f"  {agent.domain} attempt {agent.attempt}: {agent.action} (turn {agent.turn}"
+                       + (f", {format_money(agent.cost_usd)}" if agent.cost_usd else "") + ")"
+                       + (f" on {agent.worker}" if agent.worker else ""))
     for run in report.runs_dead:
         ui.out(f"dead run {run.run_id}: {run.phase} batch {run.batch}, pid {run.pid} gone since before "
                f"{_when(run.started)} ended; repair: smb doctor --scenario wave-failure --fix")
@@ -47,10 +62,15 @@ def render_history(ui: UI, domain: str, items: list[dict]) -> None:
         kind = item.get("event", "?")
         change = f"{item.get('from', '')} -> {item.get('to', '')}" if "from" in item else f"-> {item.get('to', '')}"
         extra = []
-        for key in ("actor", "run", "attempts", "exit", "log", "note", "commit", "message"):
+        for key in ("actor", "run", "attempts", "exit", "class", "log", "note", "commit", "message"):
             if item.get(key) not in (None, ""):
                 extra.append(f"{key}={item[key]}")
+        if item.get("cost_usd"):
+            extra.append(f"cost={format_money(item['cost_usd'])}")
         ui.out(f"{_when(item.get('ts', 0))}  {kind:<8} {change:<10} {' '.join(extra)}".rstrip())
+    costs = [i["cost_usd"] for i in items if isinstance(i.get("cost_usd"), (int, float)) and i["cost_usd"] > 0]
+    if costs:
+        ui.out(f"cost: {format_money(sum(costs))} over {len(costs)} attempts that reported one")
 
 
 def render_dry_run(ui: UI, selection, phase: str) -> None:
@@ -121,3 +141,29 @@ def _escape(text: str) -> str:
     from rich.markup import escape
 
     return escape(text)
+
+
+def render_digest(ui: UI, digest) -> None:
+    """``smb report``: what a person reads over coffee."""
+    from .units import format_duration, format_money, local_clock
+
+    ui.out(f"since {local_clock(digest.since)}: {digest.attempts} attempts; "
+           + (", ".join(f"{n} {what}" for what, n in sorted(digest.done.items())) or "nothing done"))
+    if digest.cost_usd:
+        ui.out(f"cost: {format_money(digest.cost_usd)} ("
+               + ", ".join(f"batch {b} {format_money(c)}" for b, c in sorted(digest.cost_by_batch.items())) + ")")
+    if digest.failures:
+        ui.out("failures by class and message:")
+        for (cls, message), domains in digest.sorted_failures():
+            sample = ", ".join(domains[:3]) + (" ..." if len(domains) > 3 else "")
+            ui.out(f"  {len(domains):>4} {cls:<13} {message}  [{sample}]")
+    for item in digest.parked:
+        ui.out(f"  parked {item['domain']}: {item['note']}")
+    for hold in digest.holds:
+        lasted = format_duration(hold["seconds"]) if hold["seconds"] is not None else "still held or unknown"
+        ui.out(f"hold at {local_clock(hold['at'] or 0)} ({hold['limit']} limit): {lasted}: {hold['message']}")
+    for stop in digest.stops:
+        ui.out(f"{stop['kind']} at {local_clock(stop['at'] or 0)} in {stop['run']}: {stop['reason']}"
+               + (f"; {stop['fix']}" if stop["fix"] else ""))
+    if digest.breaker_trips:
+        ui.out(f"breaker opened {digest.breaker_trips} times")

@@ -7,12 +7,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from . import events as event_log
-from .registry import STATUSES, Registry
-from .runs import RunRecord, load_all
+from . import holds
+from .lifecycle import STATUSES, STEPS_LEFT, batch_key
+from .registry import Registry
+from .runs import RunRecord, run_states
 from .workspace import Workspace
-
-# Phase steps still ahead of a site in each status (design + implement).
-_STEPS_LEFT = {"-": 2, "d": 2, "D": 1, "i": 1}
 
 
 @dataclass
@@ -33,6 +32,8 @@ class StatusReport:
     rate_15m: float = 0.0
     steps_left: int = 0
     problems: list = field(default_factory=list)
+    hold: holds.Hold | None = None
+    cost: dict[str, float] = field(default_factory=dict)  # batch -> dollars reported by its runs' agents
 
     @property
     def eta_seconds(self) -> float | None:
@@ -50,6 +51,8 @@ class StatusReport:
             "throughput": {"sites_per_min_5m": round(self.rate_5m, 2), "sites_per_min_15m": round(self.rate_15m, 2)},
             "eta_seconds": None if self.eta_seconds is None else round(self.eta_seconds),
             "problems": [str(p) for p in self.problems],
+            "hold": None if self.hold is None else {**self.hold.__dict__, "text": self.hold.describe()},
+            "cost_usd": {b: round(c, 4) for b, c in self.cost.items()},
         }
 
 
@@ -57,44 +60,36 @@ def run_summary(record: RunRecord, alive: bool) -> dict:
     return {"run_id": record.run_id, "alive": alive, "pid": record.pid, "phase": record.phase,
             "batch": record.batch, "wave": record.wave, "agents": len(record.agents), "started": record.started,
             "ended": record.ended, "exit_code": record.exit_code, "done": record.done, "failed": record.failed,
-            "total": record.total, "log": record.log}
+            "total": record.total, "log": record.log, "cost_usd": record.cost_usd, "halted": record.halted,
+            "executor": record.executor, "breaker": record.breaker,
+            "activity": [{"domain": a.domain, "attempt": a.attempt, "action": a.action, "turn": a.turn,
+                          "cost_usd": a.cost_usd, "worker": a.worker} for a in record.agents]}
 
 
-def find_stale_claims(registry: Registry, live_ids: set[str], batch: str | None = None) -> list[StaleClaim]:
+def find_stale_claims(registry: Registry, states, batch: str | None = None) -> list[StaleClaim]:
     rows = registry.rows if batch is None else registry.batch_rows(batch)
-    return [StaleClaim(r.domain, r.status, r.get("owner"), r.batch) for r in rows
-            if r.status in ("d", "i") and r.get("owner") not in live_ids]
+    return [StaleClaim(r.domain, r.status, r.get("owner"), r.batch) for r in states.stale_claims(rows)]
 
 
 def build_status(workspace: Workspace, registry: Registry, batch: str | None = None) -> StatusReport:
     counts: dict[str, Counter] = {}
     steps = 0
     for row in registry.rows if batch is None else registry.batch_rows(batch):
-        key = f"{int(row.batch):03d}" if row.batch.isdigit() else row.batch
-        counts.setdefault(key, Counter())[row.status] += 1
-        steps += _STEPS_LEFT.get(row.status, 0)
-    records = [r for r in load_all(workspace) if batch is None or r.batch == batch]
-    live = [r for r in records if r.alive()]
-    # A run that ended cleanly is history; one whose process vanished without ending is "dead".
-    dead = [r for r in records if r.ended is None and r not in live]
+        counts.setdefault(batch_key(row.batch), Counter())[row.status] += 1
+        steps += STEPS_LEFT.get(row.status, 0)
+    states = run_states(workspace, batch)
+    cost: dict[str, float] = {}
+    for record in states.records:
+        if record.cost_usd:
+            cost[record.batch] = cost.get(record.batch, 0.0) + record.cost_usd
     now = time.time()
     recent = event_log.read_since(workspace.events, now - 15 * 60)
     if batch is not None:
         recent = [e for e in recent if e.get("batch") == batch]
     done = event_log.completions(recent)
-    report = StatusReport(counts=dict(sorted(counts.items())), runs_live=live, runs_dead=dead,
-                          stale=find_stale_claims(registry, {r.run_id for r in live}, batch),
-                          rate_5m=sum(1 for t in done if t >= now - 300) / 5.0,
-                          rate_15m=len(done) / 15.0, steps_left=steps, problems=registry.problems)
-    return report
-
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "unknown"
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    hold = holds.read(workspace)
+    return StatusReport(counts=dict(sorted(counts.items())), runs_live=list(states.live.values()),
+                        runs_dead=states.dead, stale=find_stale_claims(registry, states, batch),
+                        rate_5m=sum(1 for t in done if t >= now - 300) / 5.0,
+                        rate_15m=len(done) / 15.0, steps_left=steps, problems=registry.problems,
+                        hold=hold if hold is not None and hold.active(now) else None, cost=cost)

@@ -1,47 +1,31 @@
-"""Run records: ``.smbatcher/runs/<run-id>.json``, and whether a run is alive.
+"""Runs: ``.smbatcher/runs/<run-id>.json`` records, and the one answer to "which runs are alive,
+which died, which claims are stale" (SPEC §4).
 
 A run is alive only if a process with the recorded pid *and* create time
-exists and is not a zombie: pid reuse is not life, a zombie is not life
-(SPEC §4). Agents are identified the same way, never by name.
+exists and is not a zombie (``proc.process_alive``). A run that ended cleanly
+is history; one whose process vanished without ending is dead, and its claims
+are stale. Every caller (the pool, ``smb status``, ``smb stop``, doctor, the
+dashboard) asks ``run_states`` rather than working it out again.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import socket
+import sys
 import time
 from dataclasses import dataclass, field
 
-from .store import atomic_write
+from .fs import atomic_write
+from .lifecycle import CLAIMS
+from .proc import own_create_time, process_alive  # noqa: F401  (own_create_time: the pool's import)
+from .units import compact_stamp
 from .workspace import Workspace
 
 
 def new_run_id(phase: str, batch: str) -> str:
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-    return f"{phase}-{batch}-{stamp}-{secrets.token_hex(2)}"
-
-
-def process_alive(pid: int, create_time: float | None) -> bool:
-    """True if ``pid`` is a live, non-zombie process started at ``create_time``."""
-    import psutil
-
-    if not pid or pid <= 0:
-        return False
-    try:
-        proc = psutil.Process(pid)
-        if create_time is not None and abs(proc.create_time() - create_time) > 0.05:
-            return False  # the pid was reused by another process
-        return proc.status() != psutil.STATUS_ZOMBIE
-    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-        return False
-
-
-def own_create_time() -> float:
-    import psutil
-
-    return psutil.Process(os.getpid()).create_time()
+    return f"{phase}-{batch}-{compact_stamp()}-{secrets.token_hex(2)}"
 
 
 @dataclass
@@ -51,6 +35,18 @@ class AgentRecord:
     create_time: float
     attempt: int
     started: float
+    phase: str = ""
+    action: str = ""  # the agent's latest reported action (stream-json), for status and the dashboard
+    turn: int = 0
+    cost_usd: float = 0.0
+    worker: str = ""  # "" for a local agent; the executor's worker otherwise
+
+
+# Field -> accepted types: a record of the wrong shape (valid JSON, foreign content) is not a run.
+_SHAPE = {"run_id": (str,), "pid": (int,), "create_time": (int, float), "host": (str,), "phase": (str,),
+          "batch": (str,)}
+_AGENT_SHAPE = {"domain": (str,), "pid": (int,), "create_time": (int, float), "attempt": (int,),
+                "started": (int, float)}
 
 
 @dataclass
@@ -70,6 +66,10 @@ class RunRecord:
     done: int = 0
     failed: int = 0
     total: int = 0
+    executor: str = "local"
+    cost_usd: float = 0.0
+    breaker: dict = field(default_factory=dict)  # {"state", "until", "trips"}
+    halted: dict | None = None  # {"reason", "fix", "at"} when a halt policy ended the run
 
     @property
     def path_name(self) -> str:
@@ -81,10 +81,26 @@ class RunRecord:
         return json.dumps(data, indent=1)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "RunRecord":
-        agents = [AgentRecord(**a) for a in data.get("agents", [])]
+    def from_dict(cls, data) -> "RunRecord":
+        """A record from its JSON; ValueError when the shape is not a run record's."""
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        for key, types in _SHAPE.items():
+            if type(data.get(key)) not in types:
+                raise ValueError(f"{key} missing or of the wrong type")
+        raw_agents = data.get("agents", [])
+        if not isinstance(raw_agents, list):
+            raise ValueError("agents is not a list")
+        agents = []
+        for item in raw_agents:
+            if not isinstance(item, dict) or any(type(item.get(k)) not in t for k, t in _AGENT_SHAPE.items()):
+                raise ValueError("an agent entry of the wrong shape")
+            agents.append(AgentRecord(**{k: v for k, v in item.items() if k in AgentRecord.__dataclass_fields__}))
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k != "agents"}
-        return cls(agents=agents, **known)
+        record = cls(agents=agents, **known)
+        if record.ended is not None and not isinstance(record.ended, (int, float)):
+            raise ValueError("ended is not a time")
+        return record
 
     def alive(self) -> bool:
         if self.ended is not None:
@@ -101,7 +117,11 @@ def save(workspace: Workspace, record: RunRecord) -> None:
     atomic_write(workspace.runs / record.path_name, record.to_json(), durable=record.ended is not None)
 
 
+_warned: set[str] = set()
+
+
 def load_all(workspace: Workspace) -> list[RunRecord]:
+    """Every readable run record; a torn or foreign file is not a run (warned about once)."""
     records = []
     try:
         paths = sorted(workspace.runs.glob("*.json"))
@@ -109,24 +129,44 @@ def load_all(workspace: Workspace) -> list[RunRecord]:
         return records
     for path in paths:
         try:
-            records.append(RunRecord.from_dict(json.loads(path.read_text())))
-        except (OSError, ValueError, TypeError):
-            continue  # a foreign or torn file is not a run
+            records.append(RunRecord.from_dict(json.loads(path.read_text(encoding="utf-8"))))
+        except (OSError, ValueError, TypeError, RecursionError) as exc:
+            if path.name not in _warned and not isinstance(exc, FileNotFoundError):
+                _warned.add(path.name)
+                sys.stderr.write(f"smb: warning: ignoring run record {workspace.rel(path)}: {exc}\n")
+            continue
     return records
 
 
-def load(workspace: Workspace, run_id: str) -> RunRecord | None:
-    path = workspace.runs / f"{run_id}.json"
-    if path.parent != workspace.runs:
-        return None
-    try:
-        return RunRecord.from_dict(json.loads(path.read_text()))
-    except (OSError, ValueError, TypeError):
-        return None
+@dataclass
+class RunStates:
+    """Runs sorted into live, dead (never ended, process gone) and ended, at one moment."""
+
+    records: list[RunRecord]
+    live: dict[str, RunRecord]
+    dead: list[RunRecord]
+
+    @property
+    def live_ids(self) -> set[str]:
+        return set(self.live)
+
+    def is_stale(self, row) -> bool:
+        """A claim is stale when its owner run is not alive (SPEC §4)."""
+        return row.status in CLAIMS and row.get("owner") not in self.live
+
+    def stale_claims(self, rows) -> list:
+        return [row for row in rows if self.is_stale(row)]
+
+
+def run_states(workspace: Workspace, batch: str | None = None) -> RunStates:
+    records = [r for r in load_all(workspace) if batch is None or r.batch == batch]
+    live = {r.run_id: r for r in records if r.alive()}
+    dead = [r for r in records if r.ended is None and r.run_id not in live]
+    return RunStates(records, live, dead)
 
 
 def live_owner_ids(workspace: Workspace) -> set[str]:
-    return {r.run_id for r in load_all(workspace) if r.alive()}
+    return run_states(workspace).live_ids
 
 
 def stop_survivors(dead_runs: list[RunRecord], owners: set[str], grace: float,

@@ -5,24 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .errors import UsageError
+from .lifecycle import IMPLEMENT, Phase
 from .registry import BadValue, Registry, normalize_domain
 from .workspace import Workspace
-
-
-@dataclass(frozen=True)
-class Phase:
-    name: str
-    todo: str  # status a site must have to be worked on
-    claim: str  # lower-case claim code while an agent works on it
-    done: str  # status after success
-    redo_from: tuple[str, ...]  # statuses past this phase that --redo may run again
-
-
-DESIGN = Phase("design", todo="-", claim="d", done="D", redo_from=("D", "I", "Q", "X"))
-IMPLEMENT = Phase("implement", todo="D", claim="i", done="I", redo_from=("I", "Q", "X"))
-PHASES = {"design": DESIGN, "implement": IMPLEMENT}
-# A stale claim goes back to the status before the claim (SPEC §6, wave-failure).
-UNCLAIM = {"d": "-", "i": "D"}
 
 
 @dataclass

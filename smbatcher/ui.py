@@ -111,14 +111,17 @@ class RunProgress:
             TextColumn("{task.fields[rate]}"),
             TextColumn("ETA {task.fields[eta]}"),
             TimeElapsedColumn(),
+            TextColumn("{task.fields[activity]}"),
             console=ui.console,
             transient=False,
         )
-        self.task = self.progress.add_task(description, total=total, running=0, rate="-", eta="-")
+        self.task = self.progress.add_task(description, total=total, running=0, rate="-", eta="-", activity="")
         self.progress.start()
 
-    def update(self, done: int, running: int, rate: str, eta: str) -> None:
-        self.progress.update(self.task, completed=done, running=running, rate=rate, eta=eta)
+    def update(self, done: int, running: int, rate: str, eta: str, activity: str = "") -> None:
+        """``activity``: the latest action an agent reported, or why nothing launches (a hold)."""
+        self.progress.update(self.task, completed=done, running=running, rate=rate, eta=eta,
+                             activity=activity[:60])
 
     def print(self, text: str) -> None:
         self.progress.console.print(text, markup=False, highlight=False)

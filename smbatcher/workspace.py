@@ -115,20 +115,28 @@ def find_workspace(root: str | os.PathLike | None = None) -> Workspace:
 def create_workspace(directory: str | os.PathLike) -> tuple[Workspace, list[str]]:
     """``smb init``: make the skeleton; never overwrite an existing registry or config."""
     from .config import default_config_text
+    from .fs import write_new
     from .registry import new_registry_text
 
     workspace = Workspace(Path(directory).expanduser().absolute())
     created: list[str] = []
-    for folder in (workspace.smb_dir, workspace.batches, workspace.designs, workspace.runs, workspace.backups,
-                   workspace.tmp, workspace.design_cache, workspace.sites, workspace.logs):
-        if not folder.is_dir():
-            folder.mkdir(parents=True, exist_ok=True)
-            created.append(workspace.rel(folder) + "/")
-    for path, text in ((workspace.config_file, default_config_text()), (workspace.registry, new_registry_text())):
-        try:
-            with path.open("x", encoding="utf-8") as handle:  # "x": an existing file is never overwritten
-                handle.write(text)
-            created.append(workspace.rel(path))
-        except FileExistsError:
-            pass
+    folders = (workspace.smb_dir, workspace.batches, workspace.designs, workspace.runs, workspace.backups,
+               workspace.tmp, workspace.design_cache, workspace.sites, workspace.logs)
+    for path in (workspace.root, *folders):
+        if path.exists() and not path.is_dir():
+            raise UsageError(f"cannot make a workspace: {path} exists and is not a folder; nothing was created")
+    try:
+        for folder in folders:
+            if not folder.is_dir():
+                folder.mkdir(parents=True, exist_ok=True)
+                created.append(workspace.rel(folder) + "/")
+        for path, text in ((workspace.config_file, default_config_text()), (workspace.registry, new_registry_text())):
+            if path.is_dir():
+                raise UsageError(f"cannot make a workspace: {workspace.rel(path)} is a folder, not a file")
+            if write_new(path, text):  # all or nothing; an existing file is never overwritten
+                created.append(workspace.rel(path))
+    except OSError as exc:
+        from .fs import os_error
+
+        raise os_error(exc, exc.filename or str(workspace.root), "create") from None
     return workspace, created

@@ -82,9 +82,18 @@ def prompt_template(prompts_dir: Path, phase: str) -> Template:
     """``.smbatcher/prompts/<phase>.md`` when present (``$domain``, ``$brief``, ... placeholders),
     else the built-in template. A run reads it once, not once per agent."""
     custom = prompts_dir / f"{phase}.md"
+    shown = f".smbatcher/prompts/{phase}.md"
     try:
         text = custom.read_text(encoding="utf-8")
-    except (FileNotFoundError, UnicodeDecodeError):
+    except FileNotFoundError:
         text = DESIGN_TEMPLATE if phase == "design" else IMPLEMENT_TEMPLATE
+    except UnicodeDecodeError as exc:
+        # An operator's template that cannot be read must refuse the run, never fall back silently
+        # to the built-in prompt (issue 8): nothing has been claimed yet.
+        raise UsageError(f"{shown} is not UTF-8 text (byte {exc.start}); fix or remove it") from None
+    except IsADirectoryError:
+        raise UsageError(f"{shown} is a folder, not a prompt template; remove it or make it a file") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {shown}: {exc.strerror or exc}") from None
     return Template(text)
 

@@ -1,0 +1,84 @@
+"""The Typer app: each command parses options, calls one core function, renders its result.
+
+One module per command group; ``common.command`` declares the global options
+once and wraps every body in the one error boundary (``errors.guarded``), so
+only this package turns results into exit codes (SPEC §3).
+
+    common.py     global options, the workspace context, autocommit
+    sites.py      init, add, list-sites, status, set-status, history
+    runs.py       design, implement, run (one declaration of their options), stop
+    finish.py     finish
+    agents.py     agents, hold, report
+    doctor.py     doctor
+    dashboard.py  dashboard
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import EXIT_SIGINT, EXIT_USAGE, guarded
+from . import agents, dashboard, doctor, finish, runs, sites
+
+app = typer.Typer(
+    name="smb",
+    help="Run batches of AI coding agents that design and build hundreds of small websites.",
+    add_completion=False,
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("smbatcher")
+        except PackageNotFoundError:
+            number = "unknown"
+        sys.stdout.write(f"smb {number}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    show_version: Annotated[Optional[bool], typer.Option("--version", "-V", callback=_version, is_eager=True,
+                                                         help="Print the version and exit.")] = None,
+) -> None:
+    """Run batches of AI coding agents that design and build hundreds of small websites."""
+
+
+for group in (sites, runs, finish, doctor, agents, dashboard):
+    group.register(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the app; a bad flag or argument is one line on stderr and exit 2."""
+    args = sys.argv[1:] if argv is None else argv
+    return guarded(lambda: _click_main(args), verbose="-v" in args or "--verbose" in args)
+
+
+def _click_main(args: list[str]) -> int:
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=args, prog_name="smb", standalone_mode=False)
+    except Exception as exc:
+        # Click's own exceptions (Typer may ship its own copy of Click: matched by shape, not class).
+        if type(exc).__name__ == "Abort":
+            return EXIT_SIGINT
+        if type(exc).__name__ == "Exit":
+            return getattr(exc, "exit_code", 0)
+        if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
+            raise
+        message = exc.format_message()  # a usage error: bad flag, missing argument, unknown command
+        if not message:  # `smb` alone: the help was printed, nothing went wrong
+            return 0
+        sub = next((a for a in args if not a.startswith("-")), "")
+        known = sub in getattr(command, "commands", {})
+        sys.stderr.write(f"smb: error: {' '.join(message.split())} (see: smb {sub + ' ' if known else ''}--help)\n")
+        return exc.exit_code if exc.exit_code else EXIT_USAGE
+    return result if isinstance(result, int) else 0

@@ -1,0 +1,144 @@
+"""Commands on the registry itself: init, add, list-sites, status, set-status, history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, List, Optional
+
+import typer
+
+from ..errors import EXIT_FAILED, UsageError
+from ..registry import unclean_warning
+from .common import BatchOpt, Globals, command, open_workspace, optional_batch, required_batch
+
+
+def register(app: typer.Typer) -> None:
+    @command(app, "init", json=False)
+    def init_cmd(g: Globals, directory: Annotated[Path, typer.Argument(help="Folder to make a workspace of.")] = Path(".")) -> int:
+        """Create a workspace (never overwrites an existing registry)."""
+        from ..config import load_settings
+        from ..workspace import create_workspace
+
+        ui = g.ui()
+        if g.root is not None and directory == Path("."):
+            directory = g.root  # `smb --root DIR init` means the same as `smb init DIR`
+        workspace, created = create_workspace(directory)
+        load_settings(workspace.config_file)
+        if created:
+            ui.info(f"initialised workspace {workspace.root}: created {', '.join(created)}")
+        else:
+            ui.info(f"workspace {workspace.root} already exists; nothing changed")
+        return 0
+
+    @command(app, "add")
+    def add_cmd(
+        g: Globals,
+        domains: Annotated[Optional[List[str]], typer.Argument(help="Domains to add.")] = None,
+        batch: BatchOpt = None,
+        from_file: Annotated[Optional[str], typer.Option("--from", help="File of domains, one a line (- = stdin).")] = None,
+        skip_existing: Annotated[bool, typer.Option("--skip-existing", help="Skip domains already present.")] = False,
+    ) -> int:
+        """Add sites (status -) to the registry and the batch manifest; all or nothing."""
+        from ..sites import add_sites, read_domain_file
+
+        ctx = open_workspace(g)
+        wanted_batch = required_batch(batch)
+        names = list(domains or []) + (read_domain_file(from_file) if from_file else [])
+        result = add_sites(ctx.store, names, wanted_batch, skip_existing=skip_existing)
+        if result.added:
+            ctx.autocommit(f"smb add: {len(result.added)} sites to batch {wanted_batch}")
+        if g.json:
+            ctx.ui.json({"batch": result.batch, "added": result.added, "skipped": result.skipped})
+        else:
+            ctx.ui.info(f"added {len(result.added)} sites to batch {result.batch}"
+                        + (f"; skipped {len(result.skipped)} already present" if result.skipped else ""))
+        return 0
+
+    @command(app, "list-sites")
+    def list_sites_cmd(
+        g: Globals,
+        batch: BatchOpt = None,
+        status: Annotated[Optional[str], typer.Option("--status", "-s", help="Statuses, comma-separated (case matters).")] = None,
+        fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="plain, table, json or csv.")] = None,
+        count: Annotated[bool, typer.Option("--count", help="Print only the number of sites.")] = False,
+    ) -> int:
+        """List sites: one domain a line when piped, a table on a terminal."""
+        from ..listing import list_sites
+
+        return list_sites(str(g.root) if g.root else None, batch, status, "json" if g.json else fmt, count,
+                          quiet=g.quiet)
+
+    @command(app, "status")
+    def status_cmd(
+        g: Globals,
+        batch: BatchOpt = None,
+        watch: Annotated[bool, typer.Option("--watch", help="Refresh every 2 seconds until Ctrl-C.")] = False,
+    ) -> int:
+        """Counts per batch and status, live and dead runs, stale claims, throughput and ETA."""
+        import time
+
+        from ..render import render_status
+        from ..report import build_status
+
+        ctx = open_workspace(g)
+        wanted = optional_batch(batch)
+        while True:
+            registry = ctx.store.read()
+            report = build_status(ctx.workspace, registry, wanted)
+            if g.json:
+                ctx.ui.json(report.as_json())
+                return 0
+            if report.problems and not watch:
+                ctx.ui.warn(unclean_warning(ctx.workspace.rel(ctx.workspace.registry), report.problems))
+            if wanted is not None and wanted not in report.counts:
+                raise UsageError(f"batch {wanted} has no sites")
+            if not watch or not ctx.ui.terminal:
+                render_status(ctx.ui, report)
+                return 0
+            ctx.ui.console.clear()
+            render_status(ctx.ui, report)
+            time.sleep(2)
+
+    @command(app, "set-status")
+    def set_status_cmd(
+        g: Globals,
+        domains: Annotated[List[str], typer.Argument(help="Domains to change.")],
+        status: Annotated[str, typer.Option("--status", "-s", help="New status: - D I Q X.")],
+        expect: Annotated[Optional[str], typer.Option("--expect", help="Only change sites now in this status.")] = None,
+        note: Annotated[Optional[str], typer.Option("--note", help="Text for the note column.")] = None,
+        force: Annotated[bool, typer.Option("--force", help="Also change sites claimed by a live run.")] = False,
+    ) -> int:
+        """Set sites' status by hand; with --expect, compare-and-set."""
+        from ..sites import set_status
+
+        ctx = open_workspace(g)
+        result = set_status(ctx.store, domains, status, expect=expect, note=note, force=force)
+        if result.changed:
+            ctx.autocommit(f"smb set-status {status}: {', '.join(result.changed[:5])}"
+                           + (f" (+{len(result.changed) - 5})" if len(result.changed) > 5 else ""))
+        if g.json:
+            ctx.ui.json(result.as_json())
+        else:
+            for domain in result.changed:
+                ctx.ui.info(f"{domain} -> {status}")
+            for item in result.unchanged:
+                reason = item.get("reason") or f"status is {item['status']}, expected {expect}"
+                ctx.ui.info(f"{item['domain']} unchanged: {reason}")
+        return EXIT_FAILED if result.unchanged else 0
+
+    @command(app, "history")
+    def history_cmd(g: Globals, domain: Annotated[str, typer.Argument(help="The site.")]) -> int:
+        """A site's events, oldest first (and its registry commits with git autocommit)."""
+        from ..history import site_history
+        from ..render import render_history
+
+        ctx = open_workspace(g)
+        problems = ctx.store.read().problems
+        if problems:
+            ctx.ui.warn(unclean_warning(ctx.workspace.rel(ctx.workspace.registry), problems))
+        items = site_history(ctx.workspace, ctx.settings, ctx.store, domain)
+        if g.json:
+            ctx.ui.json(items)
+        else:
+            render_history(ctx.ui, domain, items)
+        return 0

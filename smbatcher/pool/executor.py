@@ -1,0 +1,80 @@
+"""The executor seam: *how* an agent runs, behind four calls (issue 9).
+
+The pool decides what to launch and records what happened; an executor runs
+a ``Job`` somewhere and reports when it has ``Ended``. ``local.LocalExecutor``
+runs each job as a supervised process group on this machine; a distributed
+executor implements the same calls and leaves the loop untouched. Whatever
+runs the job, the agent's output ends up in the job's staging folder on this
+machine before ``collect`` reports it, so promotion stays the pool's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass
+class Job:
+    """One agent run: everything an executor needs, nothing it must look up."""
+
+    key: str  # unique per run: "<domain>-<phase>-<attempt>"
+    domain: str
+    phase: str
+    attempt: int
+    argv: list[str]
+    env: dict[str, str]
+    cwd: Path  # the staging folder: the agent's working folder
+    output: Path  # inside cwd: the design file or the site folder
+    prompt: bytes
+    log_path: Path
+    header: bytes  # written to the log before the agent's own output
+    timeout: float
+    grace: float
+
+
+@dataclass
+class Ended:
+    key: str
+    exit_code: int | None
+    timed_out: bool = False
+    stopped: bool = False  # stopped on request (a signal to the run, a halt), not a failure
+    error: str = ""  # the executor could not run or finish it (launch error, output not returned)
+    lost: bool = False  # the machine running it went away: try again, no attempt counted
+
+
+@dataclass
+class Running:
+    key: str
+    pid: int
+    create_time: float
+    worker: str = ""
+
+
+class Executor(Protocol):
+    kind: str
+
+    def open(self, wakeup) -> None:
+        """Before the first start: ``wakeup`` is the loop's ``Wakeup`` (watch fds, or poke it)."""
+
+    def start(self, job: Job) -> None:
+        """Launch ``job``; raises OSError when it cannot (the pool fails that attempt)."""
+
+    def tick(self, now: float) -> list[str]:
+        """Enforce deadlines (timeout, then grace); returns lines worth logging."""
+
+    def next_due(self, now: float) -> float | None:
+        """Seconds until ``tick`` has something to do, if anything."""
+
+    def collect(self) -> list[Ended]:
+        """Jobs that ended since the last call; their output is in their staging folder."""
+
+    def stop(self, keys: list[str] | None = None, *, kill: bool = False) -> None:
+        """Terminate these jobs (None: all); ``kill``: no grace."""
+
+    def running(self) -> list[Running]:
+        """What runs now, for the run record (``smb stop``, doctor, status)."""
+
+    def close(self) -> None:
+        """Stop everything still running and wait for it; called once, on every way out."""
