@@ -34,7 +34,7 @@ from doctor_helpers import (  # noqa: E402
     smb_env,
     write_run,
 )
-from smbatcher.registry import utc_now  # noqa: E402
+from smbatcher.units import utc_stamp as utc_now  # noqa: E402
 from smbatcher.workspace import Workspace  # noqa: E402
 
 WHOLE_TARGET = 3.0

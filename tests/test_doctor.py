@@ -36,7 +36,8 @@ from doctor_helpers import (
     write_run,
 )
 from smbatcher.doctor import SCENARIOS
-from smbatcher.registry import new_registry_text, parse, utc_now
+from smbatcher.registry import new_registry_text, parse
+from smbatcher.units import utc_stamp as utc_now
 from smbatcher.runs import process_alive
 
 LABELS = ("ISSUE", "IMPACT", "SEVERITY", "TIME SINCE OCCURRENCE", "ATTEMPTED FIXES", "CURRENT STATE",

@@ -1,171 +1,147 @@
 """``smb doctor``: one module per runbook scenario behind one ``Check`` protocol (SPEC §6).
 
 Each check diagnoses (read-only) and may offer a safe, idempotent fix. With
-``--fix`` the registry is backed up first, the fix applied, the check run
-again, and the state after the fix reported. Every check runs under a time
-limit; a crash or a timeout is its own status (``error``, exit 3), never ok.
+``--fix`` the registry is backed up first (and the copy verified), the fix
+applied, the check run again, and the state after the fix reported. Every
+check runs under a time limit; a crash or a timeout is its own status
+(``error``, exit 3), never ok.
+
+    base.py      Finding, Check, DoctorContext, the statuses
+    limits.py    time limits; a timed-out repair lets go of the registry lock
+    backup.py    the verified registry backup before any fix
+    <scenario>.py  one check each; evidence.py what the files on disk say
+    escalation.py  --report
 """
 
 from __future__ import annotations
 
-import threading
 import time
-import traceback
-from dataclasses import dataclass, field
-from typing import Protocol
 
 from ..config import Settings
-from ..errors import SmbError
-from ..registry import Registry, parse
-from ..store import Store
-from ..workspace import Workspace
+from ..errors import EXIT_CANNOT_RUN, EXIT_FAILED
+from .backup import backup_registry
+from .base import ERROR, FAIL, OK, RANK, WARN, Check, DoctorContext, Finding
+from .disk_space import DiskSpace
+from .environment import Environment
+from .finalization import Finalization
+from .limits import GuardedStore, run_limited
+from .network import Network
+from .registry_duplicates import RegistryDuplicates
+from .resources import Resources
+from .site_stuck import SiteStuck
+from .wave_failure import WaveFailure
 
-OK, WARN, FAIL, ERROR = "ok", "warn", "fail", "error"
-_RANK = {OK: 0, WARN: 1, FAIL: 2, ERROR: 3}
+__all__ = ["CHECKS", "ERROR", "FAIL", "OK", "SCENARIOS", "WARN", "Check", "DoctorContext", "Finding",
+           "all_checks", "choose_checks", "exit_code", "open_context", "overall", "run_checks"]
 
-
-@dataclass
-class Finding:
-    scenario: str
-    status: str = OK
-    summary: str = ""
-    findings: list[str] = field(default_factory=list)
-    fix: str | None = None  # the exact command that repairs it
-    fixed: list[str] = field(default_factory=list)
-    duration_ms: int = 0
-    data: dict = field(default_factory=dict)  # numbers for --report
-
-    def as_json(self) -> dict:
-        return {"scenario": self.scenario, "status": self.status, "summary": self.summary,
-                "findings": self.findings, "fix": self.fix, "fixed": self.fixed, "duration_ms": self.duration_ms}
-
-
-@dataclass
-class DoctorContext:
-    workspace: Workspace
-    settings: Settings
-    store: Store
-    config_error: str | None = None
-    site: str | None = None
-    batch: str | None = None
-    _registry: Registry | None = None
-
-    @property
-    def registry(self) -> Registry:
-        if self._registry is None:
-            try:
-                self._registry = parse(self.workspace.registry.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError):
-                self._registry = parse("")
-        return self._registry
-
-    def refresh(self) -> None:
-        self._registry = None
-
-
-class Check(Protocol):
-    name: str
-    about: str  # one line for --list
-    time_limit: float
-
-    def diagnose(self, ctx: DoctorContext) -> Finding: ...
-
-    def repair(self, ctx: DoctorContext, finding: Finding) -> list[str]:
-        """Apply the safe fixes; return what was done (empty: nothing to do)."""
-        ...
+# The scenarios in SPEC §6's order: the order of --list and of the names in messages.
+CHECKS = (Environment, WaveFailure, RegistryDuplicates, DiskSpace, SiteStuck, Resources, Finalization, Network)
+SCENARIOS = tuple(check.name for check in CHECKS)
+# Run before the rest: the environment explains other failures, and the registry repair must come
+# before every other fix, since those write the registry and a transaction refuses a damaged one.
+RUN_FIRST = (Environment.name, RegistryDuplicates.name)
+BACKUP_TIME_LIMIT = 30.0  # seconds to copy and verify the registry (a hung disk must not hang doctor)
 
 
 def all_checks() -> list[Check]:
-    from .disk_space import DiskSpace
-    from .environment import Environment
-    from .finalization import Finalization
-    from .network import Network
-    from .registry_duplicates import RegistryDuplicates
-    from .resources import Resources
-    from .site_stuck import SiteStuck
-    from .wave_failure import WaveFailure
-
-    # Registry repair first: the other fixes write the registry and need it clean.
-    return [Environment(), RegistryDuplicates(), WaveFailure(), DiskSpace(), SiteStuck(), Resources(),
-            Finalization(), Network()]
-
-
-SCENARIOS = ("environment", "wave-failure", "registry-duplicates", "disk-space", "site-stuck", "resources",
-             "finalization", "network")
-
-
-def _with_time_limit(func, limit: float, *args):
-    """Run ``func(*args)`` in a daemon thread; (result, error text) — a hung check cannot hang doctor."""
-    box: dict = {}
-
-    def target():
-        try:
-            box["result"] = func(*args)
-        except SmbError as exc:
-            box["error"] = exc.message
-        except Exception as exc:  # a crashed check is reported as such, never as ok
-            box["error"] = f"{type(exc).__name__}: {exc}"
-            box["trace"] = traceback.format_exc()
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(limit)
-    if thread.is_alive():
-        return None, f"timed out after {limit:g}s"
-    return box.get("result"), box.get("error")
-
-
-def backup_registry(ctx: DoctorContext) -> str | None:
-    """A copy of the registry in .smbatcher/backups/ before any repair."""
-    import shutil
-
-    source = ctx.workspace.registry
-    if not source.exists():
-        return None
-    ctx.workspace.backups.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-    target = ctx.workspace.backups / f"REGISTRY-{stamp}-{time.time_ns() % 1_000_000:06d}.md"
-    shutil.copy2(source, target)
-    return ctx.workspace.rel(target)
+    """Every check, in the order they run (and repair): RUN_FIRST, then SPEC §6's order."""
+    checks = [cls() for cls in CHECKS]
+    return sorted(checks, key=lambda c: RUN_FIRST.index(c.name) if c.name in RUN_FIRST else len(RUN_FIRST))
 
 
 def run_checks(ctx: DoctorContext, checks: list[Check], *, fix: bool) -> tuple[list[Finding], str | None]:
+    """Diagnose each check (and with ``fix`` repair and diagnose again); the findings and the backup's path."""
+    if fix and not isinstance(ctx.store, GuardedStore):
+        ctx.store = GuardedStore.like(ctx.store)
     results = []
-    backup = None
+    backup: str | None = None
+    backup_error: str | None = None
+    backed_up = False
     for check in checks:
         started = time.monotonic()
-        finding, error = _with_time_limit(check.diagnose, check.time_limit, ctx)
+        finding, error = run_limited(check.diagnose, check.time_limit, ctx)
         if error is not None:
             finding = Finding(check.name, ERROR, f"the check could not run: {error}")
         elif fix and finding.status in (WARN, FAIL) and hasattr(check, "repair"):
-            if backup is None:
-                backup = backup_registry(ctx) or ""
-            done, error = _with_time_limit(check.repair, check.time_limit, ctx, finding)
-            ctx.refresh()
-            if error is not None:
+            if not backed_up:
+                # Once, before the first change; no fix at all runs without a verified copy (issue 8).
+                backed_up = True
+                backup, backup_error = run_limited(backup_registry, BACKUP_TIME_LIMIT, ctx)
+            if backup_error is not None:
                 finding.status = ERROR
-                finding.summary = f"the fix failed: {error}"
-            elif done:
-                after, error = _with_time_limit(check.diagnose, check.time_limit, ctx)
-                if error is not None:
-                    finding = Finding(check.name, ERROR, f"the re-check after the fix failed: {error}")
-                else:
-                    finding = after
-                finding.fixed = list(done)
+                finding.summary = f"the fix could not run: backup failed: {backup_error}"
+                finding.fix = ("make room for the backup in .smbatcher/backups/ (free disk space, fix its "
+                               "permissions), then: smb doctor --fix")
+            else:
+                finding = _repair(ctx, check, finding)
         finding.duration_ms = int((time.monotonic() - started) * 1000)
         results.append(finding)
-    return results, backup or None
+    return results, backup
+
+
+def _repair(ctx: DoctorContext, check: Check, finding: Finding) -> Finding:
+    done, error = run_limited(check.repair, check.time_limit, ctx, finding, store=ctx.store)
+    ctx.refresh()
+    if error is not None:
+        finding.status = ERROR
+        finding.summary = f"the fix failed: {error}"
+        return finding
+    if not done:
+        return finding
+    after, error = run_limited(check.diagnose, check.time_limit, ctx)
+    if error is not None:
+        after = Finding(check.name, ERROR, f"the re-check after the fix failed: {error}")
+    after.fixed = list(done)
+    return after
 
 
 def overall(findings: list[Finding]) -> str:
-    worst = max((_RANK[f.status] for f in findings), default=0)
-    return next(name for name, rank in _RANK.items() if rank == worst)
+    worst = max((RANK[f.status] for f in findings), default=0)
+    return next(name for name, rank in RANK.items() if rank == worst)
 
 
 def exit_code(findings: list[Finding], strict: bool) -> int:
     statuses = {f.status for f in findings}
     if ERROR in statuses:
-        return 3
+        return EXIT_CANNOT_RUN
     if FAIL in statuses or (strict and WARN in statuses):
-        return 1
+        return EXIT_FAILED
     return 0
+
+
+def choose_checks(scenarios: list[str] | None) -> list:
+    """The checks to run, in the runbook's order; an unknown scenario name is bad usage."""
+    from ..errors import UsageError
+
+    unknown = [s for s in scenarios or [] if s not in SCENARIOS]
+    if unknown:
+        raise UsageError(f"--scenario: unknown {unknown[0][:60]!r} (known: {', '.join(SCENARIOS)})")
+    checks = all_checks()  # in repair order: the registry first, since the other fixes write it
+    return [c for c in checks if c.name in scenarios] if scenarios else checks
+
+
+def open_context(root, *, site: str | None = None, batch: str | None = None) -> DoctorContext:
+    """The workspace as doctor sees it: a bad config is a finding (environment), not a refusal."""
+    from ..config import load_settings
+    from ..errors import UsageError
+    from ..registry import BadValue, normalize_batch, normalize_domain
+    from ..workspace import find_workspace
+
+    workspace = find_workspace(root)
+    config_error = None
+    try:
+        settings = load_settings(workspace.config_file)
+    except UsageError as exc:
+        settings, config_error = Settings(), exc.message
+    if site is not None:
+        try:
+            site = normalize_domain(site)
+        except BadValue as exc:
+            raise UsageError(f"--site: {exc}") from None
+    if batch is not None:
+        try:
+            batch = normalize_batch(batch)
+        except BadValue as exc:
+            raise UsageError(f"--batch: {exc}") from None
+    return DoctorContext(workspace, settings, GuardedStore(workspace, settings.registry.lock_timeout),
+                         config_error=config_error, site=site, batch=batch)

@@ -10,34 +10,10 @@ import os
 import shutil
 import time
 
-from ..config import format_size
-from ..runs import load_all
-from . import FAIL, OK, WARN, DoctorContext, Finding
-
-
-def tree_size(path, since: float | None = None) -> tuple[int, int]:
-    """(bytes, bytes in files modified after ``since``) under ``path``, without following links."""
-    total = recent = 0
-    stack = [str(path)]
-    while stack:
-        folder = stack.pop()
-        try:
-            entries = os.scandir(folder)
-        except OSError:
-            continue
-        with entries:
-            for entry in entries:
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(entry.path)
-                    elif entry.is_file(follow_symlinks=False):
-                        info = entry.stat(follow_symlinks=False)
-                        total += info.st_size
-                        if since is not None and info.st_mtime >= since:
-                            recent += info.st_size
-                except OSError:
-                    continue
-    return total, recent
+from ..fs import tree_size
+from ..runs import run_states
+from ..units import format_size
+from .base import DoctorContext, Finding
 
 
 class DiskSpace:
@@ -72,24 +48,19 @@ class DiskSpace:
             finding.findings.append("growth: nothing written in the last hour")
         finding.data.update(free=free, sizes=sizes, growth_per_hour=grown)
         clearable = sizes["tmp/"] + tree_size(ctx.workspace.design_cache)[0]
-        if free < limits.disk_alert:
-            finding.status = FAIL
-            level = "critical" if free < limits.disk_critical else "alert"
-            finding.summary = f"{level}: {format_size(free)} free" + (
-                "; the runner launches no agent below disk_critical" if level == "critical" else "")
-        elif free < limits.disk_warn:
-            finding.status = WARN
-            finding.summary = f"low: {format_size(free)} free (under disk_warn {format_size(limits.disk_warn)})"
-        else:
-            finding.status = OK
-            finding.summary = f"{format_size(free)} free"
-        if finding.status != OK:
-            finding.fix = (f"smb doctor --scenario disk-space --fix  (frees about {format_size(clearable)} "
-                           "from tmp/ and design-cache/; archive finished batches for more)")
-        return finding
+        critical = free < limits.disk_critical
+        alert = (f"{'critical' if critical else 'alert'}: {format_size(free)} free"
+                 + ("; the runner launches no agent below disk_critical" if critical else ""))
+        return finding.conclude(
+            fail=alert if free < limits.disk_alert else None,
+            warn=f"low: {format_size(free)} free (under disk_warn {format_size(limits.disk_warn)})"
+            if free < limits.disk_warn else None,
+            ok=f"{format_size(free)} free",
+            fix=(f"smb doctor --scenario disk-space --fix  (frees about {format_size(clearable)} "
+                 "from tmp/ and design-cache/; archive finished batches for more)"))
 
     def repair(self, ctx: DoctorContext, finding: Finding) -> list[str]:
-        live = {r.run_id for r in load_all(ctx.workspace) if r.alive()}
+        live = run_states(ctx.workspace).live_ids
         freed = 0
         removed = 0
         for folder in (ctx.workspace.tmp, ctx.workspace.design_cache):
@@ -100,6 +71,7 @@ class DiskSpace:
             for entry in entries:
                 if folder == ctx.workspace.tmp and entry.name in live:
                     continue  # a live run's staging folder: its agents are writing there
+                ctx.checkpoint()
                 size = tree_size(entry.path)[0] if entry.is_dir(follow_symlinks=False) else entry.stat(
                     follow_symlinks=False).st_size
                 if entry.is_dir(follow_symlinks=False):

@@ -7,7 +7,7 @@ import shutil
 
 from ..agents import check_agent
 from ..errors import UsageError
-from . import FAIL, OK, WARN, DoctorContext, Finding
+from .base import DoctorContext, Finding, first_of
 
 
 class Environment:
@@ -44,15 +44,7 @@ class Environment:
             warnings.append("tmux not found: long runs need tmux, nohup or --bg to survive a closed terminal")
         finding.findings.append(f"tmux: {tmux or 'not found'}")
         finding.findings[:0] = problems + warnings
-        if problems:
-            finding.status = FAIL
-            finding.summary = problems[0] + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else "")
-            finding.fix = "edit .smbatcher/config.toml ([agents] design/implement) or install the agent CLI"
-        elif warnings:
-            finding.status = WARN
-            finding.summary = warnings[0]
-            finding.fix = "apt-get install -y tmux" if not tmux else None
-        else:
-            finding.status = OK
-            finding.summary = "agents found, workspace writable, config valid"
-        return finding
+        fix = ("edit .smbatcher/config.toml ([agents] design/implement) or install the agent CLI" if problems
+               else None if tmux else "apt-get install -y tmux")
+        return finding.conclude(fail=first_of(problems), warn=warnings[0] if warnings else None,
+                                ok="agents found, workspace writable, config valid", fix=fix)

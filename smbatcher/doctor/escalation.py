@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from datetime import datetime, timezone
 
 from .. import events as event_log
-from ..config import format_size
-from ..report import format_duration
-from ..runs import load_all
-from . import ERROR, FAIL, WARN, DoctorContext, Finding
+from ..lifecycle import is_claim
+from ..runs import run_states
+from ..units import format_duration, format_size, parse_stamp, utc_stamp
+from .base import ERROR, FAIL, OK, WARN, DoctorContext, Finding
 
 _HIGH = {"registry-duplicates", "finalization", "disk-space"}
 
@@ -29,23 +28,16 @@ def _severity(findings: list[Finding]) -> str:
 
 def _since(ctx: DoctorContext) -> str:
     """Age of the oldest sign of trouble: a dead run's start, or the oldest claim."""
-    starts = [r.started for r in load_all(ctx.workspace) if r.ended is None and not r.alive()]
-    stamps = []
-    for row in ctx.registry.rows:
-        if row.status in ("d", "i") and row.get("updated"):
-            try:
-                stamps.append(datetime.strptime(row.get("updated"), "%Y-%m-%dT%H:%M:%SZ")
-                              .replace(tzinfo=timezone.utc).timestamp())
-            except ValueError:
-                continue
-    oldest = min(starts + stamps, default=None)
+    starts = [r.started for r in run_states(ctx.workspace).dead]
+    stamps = [parse_stamp(row.get("updated")) for row in ctx.registry.rows if is_claim(row.status)]
+    oldest = min(starts + [s for s in stamps if s is not None], default=None)
     if oldest is None:
         return "unknown (no dead run or open claim)"
-    return f"{format_duration(time.time() - oldest)} (since {time.strftime('%Y-%m-%d %H:%M:%SZ', time.gmtime(oldest))})"
+    return f"{format_duration(time.time() - oldest)} (since {utc_stamp(oldest)})"
 
 
 def escalation_report(ctx: DoctorContext, findings: list[Finding], backup: str | None) -> str:
-    problems = [f for f in findings if f.status != "ok"]
+    problems = [f for f in findings if f.status != OK]
     issue = "; ".join(f"{f.scenario}: {f.summary}" for f in problems) or "no problem found"
     impact_parts = []
     for f in problems:

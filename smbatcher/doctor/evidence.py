@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..lifecycle import DESIGNED, IMPLEMENTED, NEW
 from ..workspace import Workspace
 
 
@@ -19,10 +20,10 @@ def design_present(workspace: Workspace, domain: str) -> bool:
 def status_from_disk(workspace: Workspace, domain: str) -> str:
     """Site built -> I, design -> D, else - (SPEC §6, finalization)."""
     if site_built(workspace, domain):
-        return "I"
+        return IMPLEMENTED
     if design_present(workspace, domain):
-        return "D"
-    return "-"
+        return DESIGNED
+    return NEW
 
 
 def last_log_errors(workspace: Workspace, domain: str, limit: int = 3) -> list[str]:
@@ -32,7 +33,7 @@ def last_log_errors(workspace: Workspace, domain: str, limit: int = 3) -> list[s
         logs = sorted(folder.glob("*.log"), key=lambda p: p.stat().st_mtime, reverse=True)
     except OSError:
         return []
-    from ..runner import last_error_line
+    from ..sitelog import last_error_line
 
     lines = []
     for log in logs[:limit]:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections import Counter
 
+from ..lifecycle import FINISHED, IMPLEMENTED, batch_key
 from ..manifest import add_domains, read_manifests
-from . import FAIL, OK, WARN, DoctorContext, Finding
+from .base import DoctorContext, Finding
 from .evidence import status_from_disk
 
 
@@ -43,9 +44,10 @@ class Finalization:
             if lost[batch]:
                 finding.findings.append(f"batch {batch}: {len(lost[batch])} lost rows: "
                                         + ", ".join(lost[batch][:10]) + (" ..." if len(lost[batch]) > 10 else ""))
-            if counts.get("I") and counts.get("Q"):
+            if counts.get(IMPLEMENTED) and counts.get(FINISHED):
                 split.append(batch)
-                finding.findings.append(f"batch {batch}: split between I ({counts['I']}) and Q ({counts['Q']}): "
+                finding.findings.append(f"batch {batch}: split between I ({counts[IMPLEMENTED]}) "
+                                        f"and Q ({counts[FINISHED]}): "
                                         f"finish again with: smb finish --batch {batch}")
         unlisted = self._unlisted(ctx, manifests)
         for batch, domains in unlisted.items():
@@ -54,21 +56,16 @@ class Finalization:
         total_unlisted = sum(len(v) for v in unlisted.values())
         finding.data.update(lost=total_lost, split=split, unlisted=total_unlisted)
         if total_lost:
-            finding.status = FAIL
-            finding.summary = f"{total_lost} rows lost from the registry (listed in manifests)"
-            finding.fix = "smb doctor --scenario finalization --fix  (then: smb finish --batch B)"
-        elif total_unlisted:
-            finding.status = WARN
-            finding.summary = f"{total_unlisted} rows are missing from their batch manifest (finish refuses such a batch)"
-            finding.fix = "smb doctor --scenario finalization --fix"
-        elif split:
-            finding.status = WARN
-            finding.summary = f"batch {', '.join(split)} split between I and Q (finalization incomplete)"
-            finding.fix = f"smb finish --batch {split[0]}"
-        else:
-            finding.status = OK
-            finding.summary = f"{len(manifests)} batches: every manifest site has its row"
-        return finding
+            return finding.conclude(fail=f"{total_lost} rows lost from the registry (listed in manifests)",
+                                    fix="smb doctor --scenario finalization --fix  (then: smb finish --batch B)")
+        if total_unlisted:
+            return finding.conclude(
+                warn=f"{total_unlisted} rows are missing from their batch manifest (finish refuses such a batch)",
+                fix="smb doctor --scenario finalization --fix")
+        if split:
+            return finding.conclude(warn=f"batch {', '.join(split)} split between I and Q (finalization incomplete)",
+                                    fix=f"smb finish --batch {split[0]}")
+        return finding.conclude(ok=f"{len(manifests)} batches: every manifest site has its row")
 
     @staticmethod
     def _unlisted(ctx: DoctorContext, manifests: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -76,7 +73,7 @@ class Finalization:
         result: dict[str, list[str]] = {}
         listed = {batch: set(domains) for batch, domains in manifests.items()}
         for row in ctx.registry.rows:
-            key = f"{int(row.batch):03d}" if row.batch.isdigit() else row.batch
+            key = batch_key(row.batch)
             if ctx.batch and key != ctx.batch:
                 continue
             if row.domain not in listed.get(key, ()):

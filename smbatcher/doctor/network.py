@@ -6,7 +6,7 @@ import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from . import FAIL, OK, DoctorContext, Finding
+from .base import DoctorContext, Finding
 
 TIMEOUT = 3.0
 
@@ -44,18 +44,13 @@ class Network:
         finding = Finding(self.name)
         endpoints = list(ctx.settings.doctor.network_endpoints)
         if not endpoints:
-            finding.summary = "no network_endpoints configured"
-            return finding
+            return finding.conclude(ok="no network_endpoints configured")
         with ThreadPoolExecutor(max_workers=min(8, len(endpoints))) as pool:
             results = list(pool.map(probe, endpoints))
         failed = [text for ok, text in results if not ok]
         finding.findings = [text for _, text in results]
         finding.data["unreachable"] = len(failed)
-        if failed:
-            finding.status = FAIL
-            finding.summary = f"{len(failed)} of {len(endpoints)} endpoints unreachable: {failed[0]}"
-            finding.fix = "check the network or the endpoint; the runner's breaker pauses launches meanwhile"
-        else:
-            finding.status = OK
-            finding.summary = f"{len(endpoints)} endpoints reachable"
-        return finding
+        return finding.conclude(
+            fail=f"{len(failed)} of {len(endpoints)} endpoints unreachable: {failed[0]}" if failed else None,
+            ok=f"{len(endpoints)} endpoints reachable",
+            fix="check the network or the endpoint; the runner's breaker pauses launches meanwhile")

@@ -10,9 +10,10 @@ valid domain. The file is written atomically after a backup.
 
 from __future__ import annotations
 
+from ..lifecycle import RANK, STATUSES
 from ..manifest import read_manifests
-from ..registry import RANK, STATUSES, Registry, Row, is_domain, parse, serialize, split_cells
-from . import FAIL, OK, WARN, DoctorContext, Finding
+from ..registry import Registry, Row, is_domain, parse, serialize, split_cells
+from .base import DoctorContext, Finding
 from .evidence import status_from_disk
 
 
@@ -121,18 +122,14 @@ class RegistryDuplicates:
                 mismatched.append(batch)
         finding.data.update(problems=len(problems), rows=len(registry.rows))
         if problems:
-            finding.status = FAIL
             dupes = sum(1 for p in problems if "duplicate domain" in p.message)
-            finding.summary = f"{len(problems)} problems in the registry ({dupes} duplicate rows); writers refuse it"
-            finding.fix = "smb doctor --scenario registry-duplicates --fix"
-        elif mismatched:
-            finding.status = WARN
-            finding.summary = f"row counts differ from the manifest for batch {', '.join(mismatched)}"
-            finding.fix = "smb doctor --scenario finalization --fix"
-        else:
-            finding.status = OK
-            finding.summary = f"{len(registry.rows)} rows, one per domain, all valid"
-        return finding
+            return finding.conclude(
+                fail=f"{len(problems)} problems in the registry ({dupes} duplicate rows); writers refuse it",
+                fix="smb doctor --scenario registry-duplicates --fix")
+        return finding.conclude(
+            warn=f"row counts differ from the manifest for batch {', '.join(mismatched)}" if mismatched else None,
+            ok=f"{len(registry.rows)} rows, one per domain, all valid",
+            fix="smb doctor --scenario finalization --fix")
 
     def repair(self, ctx: DoctorContext, finding: Finding) -> list[str]:
         with ctx.store.transaction(actor="doctor", strict=False) as txn:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 
-from ..config import format_size
 from ..proc import descendants
-from ..runs import load_all
-from . import FAIL, OK, WARN, DoctorContext, Finding
+from ..runs import run_states
+from ..units import format_size
+from .base import DoctorContext, Finding
 
 
 class Resources:
@@ -30,7 +30,7 @@ class Resources:
         finding.findings.append(f"load {load1:.1f} / {load5:.1f} (1/5 min) on {cores} cores")
         finding.findings.append(f"memory: {format_size(memory.available)} available of {format_size(memory.total)}")
         finding.findings.append(f"swap: {swap.percent:.0f}% used of {format_size(swap.total)}")
-        runs = [r for r in load_all(ctx.workspace) if r.alive()]
+        runs = list(run_states(ctx.workspace).live.values())
         heavy = []
         agents = 0
         for run in runs:
@@ -62,15 +62,12 @@ class Resources:
         if swap.total and swap.percent > 50:
             warnings.append(f"swap {swap.percent:.0f}% used")
         target = max(runs, key=lambda r: len(r.agents), default=None)
-        if problems or warnings:
-            finding.status = FAIL if problems else WARN
-            finding.summary = (problems + warnings)[0]
-            if target is not None:
-                finding.fix = (f"smb stop {target.run_id}  (then rerun with fewer agents: "
-                               f"smb {target.phase} --batch {target.batch} --max-agents {max(1, len(target.agents) // 2)})")
-            else:
-                finding.fix = "no smb run is live: the load comes from elsewhere (see top)"
+        if target is not None:
+            fix = (f"smb stop {target.run_id}  (then rerun with fewer agents: "
+                   f"smb {target.phase} --batch {target.batch} --max-agents {max(1, len(target.agents) // 2)})")
         else:
-            finding.status = OK
-            finding.summary = f"load {load1:.1f} on {cores} cores, {format_size(memory.available)} available, {agents} agent processes"
-        return finding
+            fix = "no smb run is live: the load comes from elsewhere (see top)"
+        return finding.conclude(
+            fail=problems[0] if problems else None, warn=warnings[0] if warnings else None,
+            ok=f"load {load1:.1f} on {cores} cores, {format_size(memory.available)} available, {agents} agent processes",
+            fix=fix)

@@ -8,7 +8,9 @@ explained with its last error, and the command that retries it is given.
 from __future__ import annotations
 
 from .. import events as event_log
-from . import FAIL, OK, WARN, DoctorContext, Finding
+from ..lifecycle import DESIGNED, IMPLEMENTED, NEW, PARKED, is_claim
+from ..runs import run_states
+from .base import DoctorContext, Finding
 from .evidence import design_present, last_log_errors, site_built
 
 
@@ -26,12 +28,12 @@ class SiteStuck:
             rows = ctx.registry.batch_rows(ctx.batch)
         built_not_marked, no_design, parked = [], [], []
         for row in rows:
-            if row.status == "D":
+            if row.status == DESIGNED:
                 if site_built(ctx.workspace, row.domain):
                     built_not_marked.append(row)
                 elif not design_present(ctx.workspace, row.domain):
                     no_design.append(row)
-            elif row.status == "X":
+            elif row.status == PARKED:
                 parked.append(row)
         return built_not_marked, no_design, parked
 
@@ -40,10 +42,8 @@ class SiteStuck:
         if ctx.site:  # normalized by the CLI: a bad --site is exit 2 before any check runs
             row = ctx.registry.row(ctx.site)
             if row is None:
-                finding.status = FAIL
-                finding.summary = f"{ctx.site} has no row in the registry"
-                finding.fix = "smb doctor --scenario finalization --fix  (if a manifest lists it)"
-                return finding
+                return finding.conclude(fail=f"{ctx.site} has no row in the registry",
+                                        fix="smb doctor --scenario finalization --fix  (if a manifest lists it)")
             self._describe(ctx, row, finding)
         built, no_design, parked = self._problems(ctx)
         for row in built:
@@ -57,27 +57,29 @@ class SiteStuck:
                                     f"{row.get('note') or 'no note'}" + (f"; last log line {errors[0]}" if errors else ""))
         finding.data.update(built_not_marked=len(built), no_design=len(no_design), parked=len(parked))
         if built or no_design:
-            finding.status = FAIL
-            finding.summary = (f"{len(built)} sites built but still D, {len(no_design)} D sites without a design"
-                               + (f", {len(parked)} parked" if parked else ""))
-            finding.fix = "smb doctor --scenario site-stuck --fix" + (f" --site {ctx.site}" if ctx.site else "")
-        elif parked:
-            finding.status = WARN
-            finding.summary = f"{len(parked)} sites parked as X after max_attempts"
+            return finding.conclude(
+                fail=(f"{len(built)} sites built but still D, {len(no_design)} D sites without a design"
+                      + (f", {len(parked)} parked" if parked else "")),
+                fix="smb doctor --scenario site-stuck --fix" + (f" --site {ctx.site}" if ctx.site else ""))
+        if parked:
             sample = parked[0]
             phase = "implement" if design_present(ctx.workspace, sample.domain) else "design"
-            finding.fix = (f"fix the cause (see the log), then: smb set-status {sample.domain} --status "
-                           f"{'D' if phase == 'implement' else '-'} --expect X && "
-                           f"smb {phase} --batch {sample.batch} --sites {sample.domain}")
-        else:
-            finding.status = OK
-            finding.summary = f"{ctx.site}: nothing stuck" if ctx.site else "no stuck site"
-        return finding
+            return finding.conclude(
+                warn=f"{len(parked)} sites parked as X after max_attempts",
+                fix=(f"fix the cause (see the log), then: smb set-status {sample.domain} --status "
+                     f"{DESIGNED if phase == 'implement' else NEW} --expect {PARKED} && "
+                     f"smb {phase} --batch {sample.batch} --sites {sample.domain}"))
+        return finding.conclude(ok=f"{ctx.site}: nothing stuck" if ctx.site else "no stuck site")
 
     def _describe(self, ctx: DoctorContext, row, finding: Finding) -> None:
         d = row.domain
         finding.findings.append(f"{d}: status {row.status}, attempts {row.attempts}, batch {row.batch}, "
                                 f"updated {row.get('updated') or '?'}" + (f", note: {row.get('note')}" if row.get("note") else ""))
+        if is_claim(row.status):
+            stale = run_states(ctx.workspace).is_stale(row)
+            finding.findings.append(f"claimed by run {row.get('owner') or '(none recorded)'}: "
+                                    + ("not alive, a stale claim (smb doctor --scenario wave-failure --fix "
+                                       "returns it)" if stale else "alive"))
         finding.findings.append(f"design: {'present' if design_present(ctx.workspace, d) else 'missing'} "
                                 f"({ctx.workspace.rel(ctx.workspace.design_file(d))})")
         site = ctx.workspace.site_dir(d)
@@ -106,11 +108,12 @@ class SiteStuck:
             for row in built:
                 live = txn.row(row.domain)
                 if live is not None and site_built(ctx.workspace, row.domain) and txn.set_status(
-                        live, "I", expect="D", note="doctor: output was complete", reason="doctor site-stuck"):
+                        live, IMPLEMENTED, expect=DESIGNED, note="doctor: output was complete",
+                        reason="doctor site-stuck"):
                     done.append(f"{row.domain}: D -> I (its site was already built)")
             for row in no_design:
                 live = txn.row(row.domain)
                 if live is not None and not design_present(ctx.workspace, row.domain) and txn.set_status(
-                        live, "-", expect="D", note="doctor: design was missing", reason="doctor site-stuck"):
+                        live, NEW, expect=DESIGNED, note="doctor: design was missing", reason="doctor site-stuck"):
                     done.append(f"{row.domain}: D -> - (design missing; run smb design --batch {row.batch})")
         return done
