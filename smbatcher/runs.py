@@ -189,3 +189,21 @@ def stop_survivors(dead_runs: list[RunRecord], owners: set[str], grace: float,
         targets.setdefault(pid, (run_id, create_time, domain))
     stopped = stop_recorded_processes([(pid, t[1]) for pid, t in targets.items()], grace)
     return [(targets[pid][0], pid, targets[pid][2]) for pid in stopped]
+
+
+def request_breaker_reset(workspace: Workspace, run_id: str) -> None:
+    """Ask a live run to close its breaker now (the dashboard's control): a flag file the run takes."""
+    from .fs import atomic_write
+
+    atomic_write(workspace.runs / f"{run_id}.reset-breaker", b"", durable=False)
+
+
+def take_breaker_reset(workspace: Workspace, run_id: str) -> bool:
+    """True once if a reset was requested for this run (the flag is removed)."""
+    import os
+
+    try:
+        os.unlink(workspace.runs / f"{run_id}.reset-breaker")
+        return True
+    except OSError:
+        return False

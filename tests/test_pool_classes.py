@@ -213,3 +213,17 @@ def test_a_night_in_fast_time_builds_everything_or_says_why(workspace):
     probes = result.stdout.count("launching one probe")
     assert burned <= 5 + probes + 25, (burned, probes)  # breaker threshold + probes (+ the wave in flight)
     assert sum(1 for row in table.values() if row.status == "I") == len(names), result.stdout[-3000:]
+
+
+def test_a_breaker_reset_requested_from_the_dashboard_closes_it_in_the_running_pool(workspace):
+    from smbatcher.runs import request_breaker_reset
+
+    make_sites(workspace, 6, implement=agent_cmd("fail"), breaker_failures=2, breaker_cooldown="10m", max_agents=2)
+    runner = start_smb(workspace, "implement", "--batch", "001")
+    log = workspace.root / "logs/implement-001.log"
+    wait_for(lambda: log.exists() and "breaker open" in log.read_text(), 30, "the breaker to open")
+    (record,) = run_files(workspace)
+    request_breaker_reset(workspace, record["run_id"])
+    wait_for(lambda: "breaker closed by hand" in log.read_text(), 30, "the run to take the reset")
+    runner.terminate()
+    collect(runner)

@@ -22,7 +22,7 @@ from .. import holds
 from ..errors import EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM, RegistryInvalid, SmbError, UsageError
 from ..lifecycle import PARKED, UNCLAIM
 from ..manifest import parse_manifest
-from ..runs import AgentRecord, RunRecord, new_run_id, own_create_time, run_states, stop_survivors
+from ..runs import AgentRecord, RunRecord, new_run_id, own_create_time, run_states, stop_survivors, take_breaker_reset
 from ..runs import save as save_run
 from ..selection import Selection, select
 from ..notify import notify
@@ -131,9 +131,15 @@ class Pool:
                                 host=socket.gethostname(), phase=self.phase.name, batch=self.options.batch,
                                 wave=self.options.wave, log=self.reporter.log_rel,
                                 total=len(selection.eligible) + len(selection.stale), executor=self.executor.kind)
-        save_run(self.workspace, self.record)
-        self.wakeup.install()
+        # The executor first: a scheduler that cannot be reached is one line before anything is
+        # recorded or claimed (issue 12).
         self.executor.open(self.wakeup)
+        try:
+            save_run(self.workspace, self.record)
+        except BaseException:
+            self.executor.close()
+            raise
+        self.wakeup.install()
         try:
             result.reclaimed = self._reclaim_stale(selection)
             self.queue.extend(selection.eligible + [d for d in selection.stale if d not in selection.eligible])
@@ -276,6 +282,9 @@ class Pool:
             self.reporter.line(f"not launching: {reason}" if reason else "resources recovered: launching resumes")
         if reason:
             return 0, False
+        if self.breaker.open_until is not None and take_breaker_reset(self.workspace, self.run_id):
+            self.breaker.reset()
+            self.reporter.line("breaker closed by hand (dashboard): launching resumes")
         allowed, probe = self.breaker.may_launch(now)
         if not allowed:
             return 0, False
@@ -452,7 +461,19 @@ class Pool:
             else:
                 outcome.error = f"exit={ended.exit_code}" + (f": {report.message}" if report.message else "")
         self.launcher.discard(job)
+        self._log_verdict(job, outcome)
         self._record_outcome(outcome, probe=agent.probe, hold_probe=agent.hold_probe)
+
+    @staticmethod
+    def _log_verdict(job, outcome: Outcome) -> None:
+        """The per-site log ends with smb's verdict: class and message, next to the agent's own output."""
+        verdict = "ok" if outcome.kind == "ok" else f"{outcome.failure_class or outcome.kind}: {outcome.error}"
+        line = f"\n=== smb end {job.domain} attempt {job.attempt}: {verdict} ({outcome.seconds:.1f}s)\n"
+        try:
+            with open(job.log_path, "ab") as log:
+                log.write(line.encode("utf-8", "replace"))
+        except OSError:
+            pass  # the registry and the event log carry the verdict too
 
     def _missing_output(self) -> str:
         if self.phase.name == "implement":

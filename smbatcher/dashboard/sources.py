@@ -1,0 +1,296 @@
+"""What the dashboard reads, each source cached on its file's identity (inode, mtime_ns, size).
+
+The page an operator keeps open all night is asked for again and again while
+almost nothing changes: so every file here is read once per version. A
+writer's ``os.replace`` makes a new inode, an append grows the size, so a stale
+entry can never match. The registry and the event log have modules of their
+own (snapshot.py, eventlog.py); run records, finish reports and the hold are
+small JSON files read here.
+
+Read-only: nothing here writes a file. Every field a newer smb adds (CONTRACTS:
+cost, breaker, hold, live agent activity) is optional and type-checked, so an
+older or a newer record never crashes a page.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from .. import events as event_log
+from .. import holds
+from ..workspace import Workspace
+from .eventlog import EventDigest, EventReader
+from .snapshot import RegistrySnapshot, snapshot_of
+from .values import Identity, batch_key, identity, number, text
+
+SYNC_LOAD_BYTES = 4_000_000  # a larger event log is read in the background the first time (~25,000 lines)
+
+
+@dataclass
+class AgentView:
+    domain: str
+    pid: int
+    attempt: int
+    started: float
+    phase: str = ""
+    action: str = ""
+    turn: int = 0
+    cost_usd: float = 0.0
+    worker: str = ""
+
+
+@dataclass
+class RunView:
+    run_id: str
+    pid: int
+    create_time: float
+    host: str
+    phase: str
+    batch: str
+    wave: int | None
+    started: float
+    ended: float | None
+    exit_code: int | None
+    log: str
+    done: int
+    failed: int
+    total: int
+    agents: list[AgentView]
+    executor: str = "local"
+    cost_usd: float = 0.0
+    breaker: dict | None = None
+    halted: dict | None = None
+    alive: bool = False
+
+    def as_json(self) -> dict:
+        data = dict(self.__dict__)
+        data["agents"] = [a.__dict__ for a in self.agents]
+        return data
+
+
+def _int(value, default: int = 0) -> int:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+
+
+def run_view(data: dict) -> RunView | None:
+    run_id = data.get("run_id")
+    if not isinstance(run_id, str) or not run_id:
+        return None
+    agents = []
+    for item in data.get("agents") or []:
+        if not isinstance(item, dict) or not isinstance(item.get("domain"), str):
+            continue
+        agents.append(AgentView(domain=item["domain"], pid=_int(item.get("pid")), attempt=_int(item.get("attempt")),
+                                started=number(item.get("started")), phase=text(item.get("phase")),
+                                action=text(item.get("action")), turn=_int(item.get("turn")),
+                                cost_usd=number(item.get("cost_usd")), worker=text(item.get("worker"))))
+    wave = data.get("wave")
+    ended = data.get("ended")
+    exit_code = data.get("exit_code")
+    breaker = data.get("breaker") if isinstance(data.get("breaker"), dict) else None
+    halted = data.get("halted") if isinstance(data.get("halted"), dict) else None
+    return RunView(run_id=run_id, pid=_int(data.get("pid")), create_time=number(data.get("create_time")),
+                   host=text(data.get("host")), phase=text(data.get("phase")),
+                   batch=batch_key(text(data.get("batch"))), wave=_int(wave) if wave is not None else None,
+                   started=number(data.get("started")), ended=number(ended) if ended is not None else None,
+                   exit_code=_int(exit_code) if exit_code is not None else None, log=text(data.get("log")),
+                   done=_int(data.get("done")), failed=_int(data.get("failed")), total=_int(data.get("total")),
+                   agents=agents, executor=text(data.get("executor"), "local") or "local",
+                   cost_usd=number(data.get("cost_usd")), breaker=breaker, halted=halted)
+
+
+def run_alive(view: RunView) -> bool:
+    """The same test as ``smb status`` (runs.RunRecord.alive): pid *and* create time, not a zombie."""
+    from ..runs import RunRecord
+
+    if view.ended is not None:
+        return False
+    record = RunRecord(run_id=view.run_id, pid=view.pid, create_time=view.create_time, host=view.host,
+                       phase=view.phase, batch=view.batch)
+    return record.alive()
+
+
+# -- the whole workspace ---------------------------------------------------------------------------
+
+
+class Sources:
+    """Every file the dashboard reads, cached; safe to call from several threads at once."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self._registry_lock = threading.Lock()
+        self._registry: tuple[Identity | None, RegistrySnapshot] | None = None
+        self._events_lock = threading.Lock()
+        self._events = EventReader(workspace.events)
+        self._loader_lock = threading.Lock()
+        self._loader: threading.Thread | None = None
+        self._files_lock = threading.Lock()
+        self._json_cache: dict[Path, tuple[Identity, object]] = {}
+        self._alive_lock = threading.Lock()
+        self._alive: dict[str, tuple[float, bool]] = {}
+
+    @property
+    def hold_path(self) -> Path:
+        return holds.path(self.workspace)
+
+    # registry
+    def registry(self) -> RegistrySnapshot:
+        path = self.workspace.registry
+        key = identity(path)
+        cached = self._registry
+        if cached is not None and key is not None and cached[0] == key:
+            return cached[1]
+        with self._registry_lock:
+            key = identity(path)
+            cached = self._registry
+            if cached is not None and key is not None and cached[0] == key:
+                return cached[1]  # another thread parsed it while this one waited
+            try:
+                raw = path.read_text(encoding="utf-8")
+            except FileNotFoundError:
+                snapshot = RegistrySnapshot(error=f"no registry at {self.workspace.rel(path)}")
+            except (OSError, UnicodeDecodeError) as exc:
+                snapshot = RegistrySnapshot(error=f"cannot read {self.workspace.rel(path)}: {exc}")
+            else:
+                snapshot = snapshot_of(raw, cached[1] if cached is not None else None)
+            # Keep it only if the file did not change while it was read: else the next call reads again.
+            if key is not None and key == identity(path):
+                self._registry = (key, snapshot)
+            return snapshot
+
+    # events
+    @contextmanager
+    def events(self) -> Iterator[EventDigest]:
+        """The event digest, brought up to date, held still while the caller reads it.
+
+        The first read of a large log takes seconds (500,000 lines at 100k sites): it happens in a
+        thread of its own, and until it is done callers get an empty digest marked ``loading``, so the
+        page comes up at once and the stream fills it in. A small log is simply read.
+        """
+        reader = self._events
+        if not reader.loaded:
+            key = identity(reader.path)
+            if key is not None and key[2] > SYNC_LOAD_BYTES:
+                self._load_events_in_background()
+                if not reader.loaded:
+                    yield EventDigest(loading=True)
+                    return
+        with self._events_lock:
+            yield reader.refresh()
+
+    def _load_events_in_background(self) -> None:
+        with self._loader_lock:
+            if self._loader is not None:
+                return
+            self._loader = threading.Thread(target=self._load_events, name="dashboard-events", daemon=True)
+            self._loader.start()
+
+    def _load_events(self) -> None:
+        with self._events_lock:
+            self._events.refresh()
+
+    def history(self, domain: str, limit: int = 200) -> list[dict]:
+        """A site's last ``limit`` events, oldest first: its lines read by offset (a site page of a
+        100,000-site workspace must not scan a 75 MB log on every change)."""
+        with self.events() as digest:
+            if digest.loading:
+                offsets = None
+            else:
+                offsets = list(digest.by_domain.get(domain, ()))[-limit:]
+        if offsets is None:  # the first read of the log is not done: scan it, as smb history does
+            return list(event_log.read(self.workspace.events, domain))[-limit:]
+        found = []
+        try:
+            fd = os.open(self.workspace.events, os.O_RDONLY)
+        except OSError:
+            return []
+        try:
+            for offset in offsets:
+                line = os.pread(fd, 65536, offset).split(b"\n", 1)[0]
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(event, dict) and event.get("domain") == domain:
+                    found.append(event)
+        finally:
+            os.close(fd)
+        return found
+
+    @property
+    def events_loaded(self) -> bool:
+        return self._events.loaded
+
+    # small JSON files: run records, finish reports, the hold
+    def _json(self, path: Path) -> object | None:
+        key = identity(path)
+        if key is None:
+            return None
+        with self._files_lock:
+            cached = self._json_cache.get(path)
+            if cached is not None and cached[0] == key:
+                return cached[1]
+        try:
+            data = json.loads(path.read_bytes())
+        except (OSError, ValueError):
+            return None  # torn, foreign or gone: not this time
+        with self._files_lock:
+            self._json_cache[path] = (key, data)
+        return data
+
+    def runs(self) -> list[RunView]:
+        views = []
+        for path in _listing(self.workspace.runs, ".json"):
+            data = self._json(path)
+            view = run_view(data) if isinstance(data, dict) else None
+            if view is not None:
+                view.alive = self._is_alive(view)
+                views.append(view)
+        views.sort(key=lambda v: v.started)
+        return views
+
+    def _is_alive(self, view: RunView) -> bool:
+        if view.ended is not None:
+            return False
+        now = time.monotonic()
+        with self._alive_lock:
+            seen = self._alive.get(view.run_id)
+        if seen is not None and now - seen[0] < 1.0:
+            return seen[1]  # asked by every open page each tick: one process lookup a second is plenty
+        alive = run_alive(view)
+        with self._alive_lock:
+            self._alive[view.run_id] = (now, alive)
+        return alive
+
+    def hold(self) -> dict | None:
+        data = self._json(self.hold_path)
+        return data if isinstance(data, dict) else None
+
+    def finish_report(self, batch: str) -> dict | None:
+        data = self._json(self.workspace.logs / f"finish-{batch}.json")
+        return data if isinstance(data, dict) else None
+
+    def fingerprint(self) -> tuple:
+        """Cheap: changes whenever anything a page shows may have changed (stats only, no reads)."""
+        ws = self.workspace
+        parts: list = [identity(ws.registry), identity(ws.events), identity(self.hold_path)]
+        parts.append(tuple((p.name, identity(p)) for p in _listing(ws.runs, ".json")))
+        parts.append(tuple((p.name, identity(p)) for p in _listing(ws.logs, ".json")))
+        parts.append(tuple(v.run_id for v in self.runs() if v.alive))  # a kill -9 changes no file
+        parts.append(self.events_loaded)
+        return tuple(parts)
+
+
+def _listing(folder: Path, suffix: str) -> list[Path]:
+    try:
+        with os.scandir(folder) as entries:
+            return sorted(Path(e.path) for e in entries if e.name.endswith(suffix) and not e.name.startswith("."))
+    except OSError:
+        return []
