@@ -14,6 +14,7 @@ import html5lib
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import REPO_ROOT
 
 from smbatcher.agents.builtin import (
     PALETTE_ROLES,
@@ -23,8 +24,6 @@ from smbatcher.agents.builtin import (
     parse_design,
     render_site,
 )
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # Varied on purpose: keyword-matched kinds, hashed kinds, dashes, digits,
 # country-code second levels, long labels and a subdomain.

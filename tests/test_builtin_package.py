@@ -9,9 +9,10 @@ import tomllib
 import zipfile
 from pathlib import Path
 
+from support import REPO_ROOT
+
 from smbatcher.agents.builtin import make_design, parse_design, render_site
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 ASSETS = REPO_ROOT / "smbatcher" / "agents" / "builtin" / "assets"
 
 

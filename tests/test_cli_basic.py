@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 import typer
+from support.cli import assert_one_line_error
+from support.registry import assert_clean, registry_text, statuses, write_registry
 
-from helpers import assert_clean, assert_one_line_error, domains, registry_text, statuses, write_registry
 from smbatcher.cli import app
 from smbatcher.registry import parse
 from smbatcher.workspace import Workspace
@@ -233,29 +234,29 @@ def test_status_counts(smb, mixed: Workspace):
 
 
 def test_set_status_changes_and_records(smb, workspace: Workspace):
-    write_registry(workspace, 3, status="D")
-    proc = smb("set-status", "site-00001.dev", "--status", "Q", "--note", "checked | by hand", "--json")
+    names = write_registry(workspace, 3, status="D")
+    proc = smb("set-status", names[1], "--status", "Q", "--note", "checked | by hand", "--json")
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout) == {"changed": ["site-00001.dev"], "unchanged": []}
+    assert json.loads(proc.stdout) == {"changed": [names[1]], "unchanged": []}
     reg = parse(workspace.registry.read_text())
     assert not reg.problems
-    assert reg.row("site-00001.dev").status == "Q"
-    assert reg.row("site-00001.dev").get("note") == "checked | by hand"
+    assert reg.row(names[1]).status == "Q"
+    assert reg.row(names[1]).get("note") == "checked | by hand"
     assert "checked \\| by hand" in workspace.registry.read_text()
     assert [r.status for r in reg.rows] == ["D", "Q", "D"]
 
 
 def test_set_status_expect_refusal_exits_1(smb, workspace: Workspace):
-    write_registry(workspace, 3, status="D")
-    assert smb("set-status", "site-00002.dev", "--status", "Q").returncode == 0
-    proc = smb("set-status", "site-00000.dev", "site-00002.dev", "--expect", "D", "--status", "I", "--json")
+    names = write_registry(workspace, 3, status="D")
+    assert smb("set-status", names[2], "--status", "Q").returncode == 0
+    proc = smb("set-status", names[0], names[2], "--expect", "D", "--status", "I", "--json")
     assert proc.returncode == 1, proc.stderr
-    assert json.loads(proc.stdout) == {"changed": ["site-00000.dev"],
-                                       "unchanged": [{"domain": "site-00002.dev", "status": "Q"}]}
-    assert statuses(workspace) == {"site-00000.dev": "I", "site-00001.dev": "D", "site-00002.dev": "Q"}
-    plain = smb("set-status", "site-00001.dev", "--expect", "Q", "--status", "I")
+    assert json.loads(proc.stdout) == {"changed": [names[0]],
+                                       "unchanged": [{"domain": names[2], "status": "Q"}]}
+    assert statuses(workspace) == {names[0]: "I", names[1]: "D", names[2]: "Q"}
+    plain = smb("set-status", names[1], "--expect", "Q", "--status", "I")
     assert plain.returncode == 1
-    assert "site-00001.dev" in plain.stdout and "expected Q" in plain.stdout
+    assert names[1] in plain.stdout and "expected Q" in plain.stdout
 
 
 def test_set_status_from_parked_resets_attempts(smb, workspace: Workspace):
@@ -384,14 +385,14 @@ def test_autocommit_off_makes_no_commit(smb, workspace: Workspace, git_home: Pat
 
 
 def test_awk_yields_the_domains(smb, workspace: Workspace):
-    write_registry(workspace, 20, status="D")
+    names = write_registry(workspace, 20, status="D")
     assert smb("add", "late.dev", "--batch", "2").returncode == 0
-    assert smb("set-status", "site-00003.dev", "--status", "I", "--note", "a | b").returncode == 0
+    assert smb("set-status", names[3], "--status", "I", "--note", "a | b").returncode == 0
     out = subprocess.run(["awk", "-F|", "{print $2}", ".smbatcher/REGISTRY.md"], cwd=workspace.root,
                          capture_output=True, text=True, check=True).stdout
     cells = [c.strip() for c in out.splitlines()]
     found = [c for c in cells if c and c != "domain" and set(c) - set("-:")]
-    assert found == domains(20) + ["late.dev"]
+    assert found == names + ["late.dev"]
 
 
 def test_list_sites_pipes_into_wc(workspace: Workspace):

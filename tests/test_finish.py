@@ -8,24 +8,16 @@ import random
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from doctor_helpers import (
-    REPO_ROOT,
-    build_site,
-    domains,
-    explain,
-    invoke,
-    make_workspace,
-    rows_of,
-    smb_env,
-    statuses,
-    wait_until,
-)
+from support import REPO_ROOT
+from support.cli import explain, invoke, smb_argv, smb_env
+from support.registry import domains, rows, statuses
+from support.workspaces import build_site, make_workspace
+
 from smbatcher.finish import conservation_problem, finish_batch
 from smbatcher.manifest import parse_manifest
 from smbatcher.registry import parse
@@ -79,7 +71,7 @@ def test_only_good_sites_become_q_and_failures_are_reported_with_reasons(mixed):
     assert {d for d, s in now.items() if s == "Q"} == set(GOOD) | {"done-before.dev"}
     assert all(now[d] == "I" for d in BAD) and now["later.dev"] == "D"
     # Failures keep their reason in the note column, for `smb list-sites` and the doctor.
-    assert rows_of(mixed)["broken-link.dev"]["note"].startswith("finish: index.html: broken link")
+    assert rows(mixed)["broken-link.dev"].get("note").startswith("finish: index.html: broken link")
     # The report file says the same thing.
     report = json.loads((mixed.logs / "finish-001.json").read_text())
     assert sorted(report["passed"]) == sorted(GOOD) and _reasons(report) == reasons
@@ -114,11 +106,12 @@ def test_dry_run_writes_nothing(mixed):
 def test_reset_failed_sends_failures_back_to_d_with_the_reason(mixed):
     result = invoke(mixed.root, "finish", "--batch", "1", "--reset-failed", "--json")
     assert result.exit_code == 1, explain(result)
-    rows = rows_of(mixed)
+    table = rows(mixed)
     for domain, expected in BAD.items():
-        assert rows[domain]["status"] == "D", domain
-        assert rows[domain]["note"].startswith("finish: ") and expected in rows[domain]["note"], rows[domain]
-    assert all(rows[d]["status"] == "Q" for d in GOOD)
+        assert table[domain].status == "D", domain
+        note = table[domain].get("note")
+        assert note.startswith("finish: ") and expected in note, table[domain]
+    assert all(table[d].status == "Q" for d in GOOD)
     # Nothing is left at I: a second finish has nothing to do.
     again = invoke(mixed.root, "finish", "--batch", "1", "--json")
     assert again.exit_code == 0, explain(again)
@@ -161,9 +154,10 @@ def test_second_run_with_failures_left_changes_nothing(mixed):
 
 
 def test_a_row_deleted_by_hand_makes_finish_refuse_to_write(tmp_path):
-    ws = make_workspace(tmp_path / "ws", {"001": [(d, "I") for d in domains(5)]})
+    names = domains(5)
+    ws = make_workspace(tmp_path / "ws", {"001": [(d, "I") for d in names]})
     lines = ws.registry.read_text().splitlines(keepends=True)
-    lost = "site-0002.dev"
+    lost = names[2]
     ws.registry.write_text("".join(line for line in lines if f"| {lost} |" not in line))
     before = ws.registry.read_bytes()
     result = invoke(ws.root, "finish", "--batch", "1", "--json")
@@ -182,20 +176,22 @@ def test_a_row_lost_while_finish_checks_makes_it_refuse(tmp_path, monkeypatch):
     """Conservation against a concurrent writer: the rows at write time must be those finish started with."""
     import smbatcher.finish as finish_module
 
-    ws = make_workspace(tmp_path / "ws", {"001": [(d, "I") for d in domains(4)]})
+    names = domains(4)
+    lost = names[1]
+    ws = make_workspace(tmp_path / "ws", {"001": [(d, "I") for d in names]})
     real_check = finish_module.check_sites
 
     def check_then_lose_a_row(workspace, todo):
         results = real_check(workspace, todo)
         text = ws.registry.read_text()
-        ws.registry.write_text("".join(l for l in text.splitlines(keepends=True) if "site-0001.dev" not in l))
+        ws.registry.write_text("".join(l for l in text.splitlines(keepends=True) if f"| {lost} |" not in l))
         return results
 
     monkeypatch.setattr(finish_module, "check_sites", check_then_lose_a_row)
     before_write = None
     report = finish_batch(ws, Store(ws, 5), "001")
     before_write = ws.registry.read_text()
-    assert report.refused and "disappeared" in report.refused and "site-0001.dev" in report.refused
+    assert report.refused and "disappeared" in report.refused and lost in report.refused
     assert report.exit_code == 1 and not report.written
     assert "| Q |" not in before_write
 
@@ -257,8 +253,7 @@ def test_screenshots_with_chromium(tmp_path):
 
 def _finish_process(root: Path) -> subprocess.Popen:
     # Its own session, so the kill takes its process-pool workers too, as kill -9 of a tmux pane would.
-    return subprocess.Popen([sys.executable, "-m", "smbatcher", "finish", "--batch", "1", "--root", str(root)],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    return subprocess.Popen(smb_argv(root, "finish", "--batch", "1"), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=smb_env(), start_new_session=True)
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from test_runner import make_sites, run_smb
+from support.cli import run_smb
+from support.workspaces import make_sites
 
 
 @pytest.mark.parametrize("command", ["design", "implement", "run"])

@@ -7,13 +7,16 @@ import socket
 import sys
 
 import pytest
-from helpers import STAMP, assert_one_line_error
-from test_runner import detail, make_sites, run_files, run_smb
+from support.cli import assert_one_line_error, explain, run_smb
+from support.processes import dead_process_identity
+from support.registry import row_line, statuses
+from support.workspaces import make_sites, run_files
 
 from smbatcher.errors import UsageError
-from smbatcher.registry import new_registry_text, parse, render_cells
+from smbatcher.lifecycle import DESIGN, IMPLEMENT
+from smbatcher.registry import new_registry_text, parse
 from smbatcher.runs import RunRecord, own_create_time, save
-from smbatcher.selection import DESIGN, IMPLEMENT, parse_sites, select, wave_rows
+from smbatcher.selection import parse_sites, select, wave_rows
 
 # Batch 001 interleaved with batch 002 rows, every status: the cut must use all 001 rows, whatever their status.
 LAYOUT = [
@@ -27,8 +30,7 @@ BATCH_001 = [d for d, b, _ in LAYOUT if b == "001"]
 
 def registry(layout=LAYOUT, owners: dict[str, str] | None = None):
     owners = owners or {}
-    text = new_registry_text() + "".join(
-        render_cells([d, b, s, owners.get(d, ""), "0", STAMP, ""]) + "\n" for d, b, s in layout)
+    text = new_registry_text() + "".join(row_line(d, b, s, owners.get(d, "")) for d, b, s in layout)
     reg = parse(text)
     assert not reg.problems
     return reg
@@ -120,15 +122,8 @@ def test_a_claim_owned_by_a_dead_process_is_stale_and_a_live_one_is_not(workspac
                    host=socket.gethostname(), phase="implement", batch="001")
     reused = RunRecord(run_id="implement-001-reused", pid=os.getpid(), create_time=own_create_time() - 1000,
                        host=socket.gethostname(), phase="implement", batch="001")
-    # A process that really ran and is gone (exited and reaped).
-    import subprocess
-
-    import psutil
-
-    gone = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
-    gone_created = psutil.Process(gone.pid).create_time()
-    gone.communicate(timeout=30)
-    dead = RunRecord(run_id="implement-001-dead", pid=gone.pid, create_time=gone_created,
+    gone_pid, gone_created = dead_process_identity()  # a process that really ran and is gone (reaped)
+    dead = RunRecord(run_id="implement-001-dead", pid=gone_pid, create_time=gone_created,
                      host=socket.gethostname(), phase="implement", batch="001")
     for record in (me, reused, dead):
         save(workspace, record)
@@ -141,14 +136,14 @@ def test_a_claim_owned_by_a_dead_process_is_stale_and_a_live_one_is_not(workspac
 
 
 def test_wave_past_the_end_is_exit_2_and_writes_nothing(workspace):
-    make_sites(workspace, 7)
+    names = make_sites(workspace, 7)
     before = workspace.registry.read_bytes()
     result = run_smb(workspace, "implement", "--batch", "1", "--wave", "4", "--max-agents", "3")
     line = assert_one_line_error(result, 2)
     assert "past the end" in line and "7 sites make 3 waves of 3" in line
     ok = run_smb(workspace, "implement", "--batch", "1", "--wave", "4", "--max-agents", "2", "--dry-run")
-    assert ok.returncode == 0, detail(ok.returncode, ok.stdout, ok.stderr)  # wave 4 of 2 is site 7
-    assert ok.stdout.splitlines()[0] == "would run implement site-00006.dev"
+    assert ok.returncode == 0, explain(ok)  # wave 4 of 2 is site 7
+    assert ok.stdout.splitlines()[0] == f"would run implement {names[6]}"
     assert workspace.registry.read_bytes() == before
     assert run_files(workspace) == []
 
@@ -159,7 +154,7 @@ def test_dry_run_lists_the_sites_and_changes_nothing(workspace):
     logs_before = sorted(p.name for p in workspace.logs.rglob("*"))
     before = workspace.registry.read_bytes()
     result = run_smb(workspace, "implement", "--batch", "001", "--dry-run")
-    assert result.returncode == 0, detail(result.returncode, result.stdout, result.stderr)
+    assert result.returncode == 0, explain(result)
     lines = result.stdout.splitlines()
     assert lines[:4] == [f"would run implement {n}" for n in names if n != names[3]]
     assert f"SKIP {names[3]} design missing" in lines
@@ -172,9 +167,7 @@ def test_dry_run_lists_the_sites_and_changes_nothing(workspace):
 def test_a_wave_run_builds_only_its_wave(workspace):
     names = make_sites(workspace, 7)
     result = run_smb(workspace, "implement", "--batch", "001", "--wave", "2", "--max-agents", "3")
-    assert result.returncode == 0, detail(result.returncode, result.stdout, result.stderr)
-    from test_runner import statuses
-
+    assert result.returncode == 0, explain(result)
     got = statuses(workspace)
     assert [n for n in names if got[n] == "I"] == names[3:6]
     assert (workspace.root / "logs/implement-001-wave-2.log").is_file()
@@ -184,17 +177,15 @@ def test_design_missing_is_reported_and_exit_1(workspace):
     names = make_sites(workspace, 3)
     os.remove(workspace.design_file(names[0]))
     result = run_smb(workspace, "implement", "--batch", "001")
-    assert result.returncode == 1, detail(result.returncode, result.stdout, result.stderr)
+    assert result.returncode == 1, explain(result)
     assert f"SKIP {names[0]} design missing" in result.stdout.splitlines()
-    from test_runner import statuses
-
     assert statuses(workspace) == {names[0]: "D", names[1]: "I", names[2]: "I"}
 
 
 def test_sites_option_unknown_or_invalid_is_exit_2(workspace):
-    make_sites(workspace, 2)
+    names = make_sites(workspace, 2)
     before = workspace.registry.read_bytes()
-    for sites in ("nope.dev", "../x", "", "site-00000.dev,bad domain"):
+    for sites in ("nope.dev", "../x", "", f"{names[0]},bad domain"):
         result = run_smb(workspace, "implement", "--batch", "001", "--sites", sites)
         assert_one_line_error(result, 2)
     assert_one_line_error(run_smb(workspace, "implement", "--batch", "001", "--redo"), 2)

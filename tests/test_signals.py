@@ -11,27 +11,14 @@ import sys
 import time
 
 import pytest
-from helpers import wait_for
-from test_runner import (
-    BIN,
-    agent_cmd,
-    detail,
-    finish,
-    make_sites,
-    marker_lines,
-    rows,
-    run_files,
-    run_smb,
-    runners,  # noqa: F401  (fixture)
-    smb_argv,
-    smb_env,
-    start_smb,
-    statuses,
-    tag,  # noqa: F401  (fixture)
-    tagged,
-)
+from support.agents import BIN, agent_cmd, marker_lines, tagged
+from support.cli import collect, explain, run_smb, smb_argv, smb_env, start_smb
+from support.registry import rows, statuses
+from support.waiting import wait_for
+from support.workspaces import make_sites, run_files
 
 GRACE = 1.0
+SURVIVOR_GRACE = 5.0  # test_sigkill_...: long enough that "one grace each" cannot pass for "one grace"
 
 
 def _claims_returned(ws, names) -> None:
@@ -63,10 +50,15 @@ def test_signal_stops_the_run_returns_claims_and_leaves_no_orphan(workspace, tag
     assert len(tagged(tag)) == 12
     runner.send_signal(sig)
     sent = time.monotonic()
-    wait_for(lambda: tagged(tag) == [], GRACE + 1, f"no process of the agents within grace + 1 s of {sig.name}")
-    out_code, out, err = finish(runner, timeout=30)
-    assert out_code == code, detail(out_code, out, err)
-    assert time.monotonic() - sent < GRACE + 10
+    # SIGTERM, the grace, then SIGKILL: the agents (which ignore SIGTERM and would live forever) are gone
+    # a little after GRACE. The margin over GRACE is wide because a loaded 2-core CI machine may take
+    # seconds to schedule the runner's kill sweep; it still fails a runner that never sends SIGKILL.
+    wait_for(lambda: tagged(tag) == [], GRACE + 5, f"no process of the agents within grace + 5 s of {sig.name}")
+    result = collect(runner, timeout=30)
+    out = result.stdout
+    assert result.returncode == code, explain(result)
+    # Once its agents are gone the runner exits; wide for the same loaded machine (collect's 30 s ends it anyway).
+    assert time.monotonic() - sent < GRACE + 20
     _claims_returned(workspace, names)
     assert out.count("STOPPED ") == 3, out
     name = "SIGTERM" if sig == signal.SIGHUP else sig.name
@@ -86,14 +78,14 @@ def test_a_second_sigint_kills_at_once(workspace, tag, runners):
     log = workspace.root / "logs/implement-001.log"
     wait_for(lambda: "SIGINT received" in log.read_text(), 10, "the first SIGINT to be handled")
     runner.send_signal(signal.SIGINT)
-    code, out, err = finish(runner, timeout=30)  # far less than the 60 s grace
-    assert code == 130, detail(code, out, err)
+    result = collect(runner, timeout=30)  # far less than the 60 s grace
+    assert result.returncode == 130, explain(result)
     wait_for(lambda: tagged(tag) == [], 5, "no agent left")
     _claims_returned(workspace, names)
 
 
 def test_sigkill_to_the_runner_then_the_next_run_reclaims_and_finishes(workspace, tag, runners):
-    names = make_sites(workspace, 8, max_agents=4, grace="2s")
+    names = make_sites(workspace, 8, max_agents=4, grace=f"{SURVIVOR_GRACE}s")
     marker = workspace.root / "marker.txt"
     # The first run's agents are slow (they are still working when it dies); the second run's are quick.
     first = start_smb(workspace, "implement", "--batch", "001",
@@ -110,9 +102,11 @@ def test_sigkill_to_the_runner_then_the_next_run_reclaims_and_finishes(workspace
     began = time.monotonic()
     second = run_smb(workspace, "implement", "--batch", "001",
                      env=smb_env(FAKE_TAG=tag, FAKE_MARKER=str(marker), FAKE_SLEEP="0.1"))
-    # The four survivors are stopped together within one grace (2 s), not one grace each (8 s).
-    assert time.monotonic() - began < 4 * 2.0, second.stdout
-    assert second.returncode == 0, detail(second.returncode, second.stdout, second.stderr)
+    # The four survivors are stopped together within one grace, not one grace each. The grace is long
+    # (5 s) so the two differ by 15 s: the whole second run (start-up, reclaim, eight quick agents) takes
+    # a few seconds even on a loaded 2-core CI machine, and stopping in series would take 20 s or more.
+    assert time.monotonic() - began < 4 * SURVIVOR_GRACE, second.stdout
+    assert second.returncode == 0, explain(second)
     assert "reclaimed 4 stale claims" in second.stdout
     assert len(re.findall(r"^stopped agent pid (\d+) of dead run", second.stdout, re.M)) == 4, second.stdout
     assert set(statuses(workspace).values()) == {"I"}
@@ -146,7 +140,7 @@ def test_cron_bare_environment_no_terminal_no_stdin(workspace, tmp_path, stdin):
                             cwd="/", stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=90,
                             start_new_session=True,  # no controlling terminal
                             preexec_fn=(lambda: os.close(0)) if stdin == "closed" else None)
-    assert result.returncode == 0, detail(result.returncode, result.stdout, result.stderr)
+    assert result.returncode == 0, explain(result)
     assert "\x1b[" not in result.stdout and result.stderr == ""
     lines = result.stdout.splitlines()
     assert sorted(re.findall(r"^OK (\S+) \d+\.\d+s$", result.stdout, re.M)) == names, result.stdout
@@ -163,8 +157,9 @@ def test_nohup_run_survives_sighup_and_finishes(workspace, runners):
     wait_for(_started(marker, 1), 30, "the first agent")
     hung_up = time.time()
     os.kill(runner.pid, signal.SIGHUP)  # nohup exec'd the runner: same pid
-    code, out, err = finish(runner, timeout=60)
-    assert code == 0, detail(code, out, err)
+    result = collect(runner, timeout=60)
+    out = result.stdout
+    assert result.returncode == 0, explain(result)
     assert set(statuses(workspace).values()) == {"I"}
     assert sorted(re.findall(r"^OK (\S+)", out, re.M)) == names
     assert any(event == "start" and when > hung_up for event, _, _, when in marker_lines(marker)), \
@@ -180,8 +175,9 @@ def test_sigterm_during_a_run_with_quick_agents_loses_no_row(workspace, runners)
     runners.append(runner)
     wait_for(_started(marker, 12), 30, "a dozen agents")
     runner.send_signal(signal.SIGTERM)
-    code, out, err = finish(runner, timeout=30)
-    assert code == 143, detail(code, out, err)
+    result = collect(runner, timeout=30)
+    out = result.stdout
+    assert result.returncode == 143, explain(result)
     table = rows(workspace)
     assert len(table) == 40 and {r.status for r in table.values()} <= {"D", "I"}
     built = {n for n in names if table[n].status == "I"}

@@ -5,6 +5,9 @@ implement: ``$SMB_OUTPUT/index.html`` (+ styles.css); design: the file ``$SMB_OU
 FAKE_SLEEP (seconds) delays the work; FAKE_MARKER names a file that gets
 ``start|end|term <domain> <pid> <time>`` lines, so tests can check that no
 site ever had two agents at once (a SIGTERM writes ``term`` and exits 143).
+FAKE_GATE names a file the agent waits for before it works (a test opens the
+gate when it is ready: an order of events without a clock); after 120 s
+without it the agent gives up and fails.
 """
 
 import os
@@ -29,10 +32,22 @@ def on_term(signum, frame):
     os._exit(143)
 
 
+def wait_for_gate(path: str | None, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while path and not os.path.exists(path):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def main() -> int:
     signal.signal(signal.SIGTERM, on_term)
     prompt = sys.stdin.read()
     mark("start")
+    if not wait_for_gate(os.environ.get("FAKE_GATE"), 120):
+        print("FAKE_GATE never opened", file=sys.stderr)
+        return 1
     time.sleep(float(os.environ.get("FAKE_SLEEP") or 0))
     domain, output = os.environ["SMB_DOMAIN"], os.environ["SMB_OUTPUT"]
     if os.environ.get("SMB_PHASE") == "design":
