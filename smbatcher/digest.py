@@ -8,7 +8,7 @@ event log is the history, the registry the truth (a digest never changes either)
 from __future__ import annotations
 
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 
 from . import events as event_log

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from .lifecycle import STATUSES
 from .report import StatusReport
 from .ui import UI

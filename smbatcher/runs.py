@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from .fs import atomic_write
 from .lifecycle import CLAIMS
-from .proc import own_create_time, process_alive  # noqa: F401  (own_create_time: the pool's import)
+from .proc import process_alive
 from .units import compact_stamp
 from .workspace import Workspace
 

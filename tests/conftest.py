@@ -18,6 +18,9 @@ from support.agents import kill_tagged
 from smbatcher.workspace import Workspace, create_workspace
 
 
+# The real Claude Code CLI and its mock API: the claude_cli and claude_mock fixtures.
+pytest_plugins = ["support.claude"]
+
 # pytest itself rewrites this one at every stage of every test.
 NOT_A_LEAK = {"PYTEST_CURRENT_TEST"}
 

@@ -3,7 +3,7 @@
 test_pool_classes.py drives the pool with fakes that print recorded output shapes; these run the
 real CLI (installed from npm on first use, skipped with the reason only when npm cannot install
 it) and let smb launch, follow, classify and account for it end to end. smb runs inside the mock's
-network namespace (tests/claude_support.py), so it and every agent it starts see loopback only.
+network namespace (tests/support/claude.py), so it and every agent it starts see loopback only.
 Each case is a few sites and a few seconds: the preset's CLAUDE_CODE_MAX_RETRIES/API_TIMEOUT_MS
 are shortened through smb's environment, which is also how an operator tunes them.
 """
@@ -16,7 +16,7 @@ import time
 import pytest
 
 from smbatcher import holds
-from claude_support import claude_cli, claude_env, claude_mock, run_smb_in  # noqa: F401  (fixtures)
+from support.claude import claude_env, run_smb_in
 from support.cli import explain, smb_env
 from support.registry import rows
 from support.workspaces import make_sites, run_files

@@ -1,6 +1,6 @@
 """The real Claude Code CLI, driven through smb's ``claude`` preset, against the mock API (issue 10).
 
-The CLI is installed from npm on first use (tests/claude_support.py); these tests are
+The CLI is installed from npm on first use (tests/support/claude.py); these tests are
 skipped, with the reason, only when npm cannot install it. Every run is offline: the
 mock listens on loopback inside a private network namespace (as root). Each test's
 bounds come from overriding the preset's own CLAUDE_CODE_MAX_RETRIES/API_TIMEOUT_MS
@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from claude_support import claude_cli, claude_env, claude_mock, run_agent  # noqa: F401  (fixtures)
+from support.claude import claude_env, run_agent
 from smbatcher.agents.outcome import AUTH, NO_OUTPUT, OK, OUTAGE, RATE_LIMITED, USAGE_LIMIT, latest_action
 from smbatcher.agents.presets import resolve_agent
 
@@ -163,7 +163,7 @@ def test_the_cli_runs_where_only_loopback_exists(claude_mock):
 
 
 def test_live_activity_is_read_from_the_log_while_the_agent_works(claude_cli, claude_mock, preset, tmp_path):
-    from claude_support import finish_agent, launch_agent
+    from support.claude import finish_agent, launch_agent
     from smbatcher.agents.outcome import AgentStream
 
     mock = claude_mock("ok", "--stream-delay", "0.15")  # a slow model: ~2 s per answer

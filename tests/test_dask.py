@@ -314,12 +314,16 @@ def test_a_signal_to_the_coordinator_stops_agents_on_workers_within_grace(worksp
     coordinator = subprocess.Popen([sys.executable, str(THIS), "coordinate", str(workspace.root), cli_cluster.address,
                                     run_id], env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
     try:
-        if agent == "succeed":
-            wait_for(lambda: len([l for l in marker_lines(marker) if l[0] == "start"]) == 6, 30, "six agents")
-            family = [l[2] for l in marker_lines(marker)]
-        else:
-            wait_for(lambda: pids.exists() and pids.read_text().count("agent ") == 6, 30, "six stubborn agents")
-            family = [int(line.split()[1]) for line in pids.read_text().splitlines()]
+        try:
+            if agent == "succeed":
+                wait_for(lambda: len([l for l in marker_lines(marker) if l[0] == "start"]) == 6, 30, "six agents")
+                family = [l[2] for l in marker_lines(marker)]
+            else:
+                wait_for(lambda: pids.exists() and pids.read_text().count("agent ") == 6, 30, "six stubborn agents")
+                family = [int(line.split()[1]) for line in pids.read_text().splitlines()]
+        except AssertionError as exc:
+            out.seek(0)
+            raise AssertionError(f"{exc}\ncoordinator:\n{out.read()}\nworkers: {cli_cluster.workers()}") from None
         assert agents_of(run_id)
         coordinator.send_signal(sig)
         signalled = time.monotonic()

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import errno
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from doctor_helpers import build_site, explain, invoke, make_workspace, row_line, run_smb
+from support.cli import explain, invoke, run_smb
+from support.disks import fill, tmpfs_mounts
+from support.registry import row_line
+from support.workspaces import build_site, make_workspace
 
 NEEDS_FIX = ("registry-duplicates", "site-stuck")
 
@@ -18,43 +18,8 @@ NEEDS_FIX = ("registry-duplicates", "site-stuck")
 @pytest.fixture
 def tiny_disk():
     """mount(path, size) puts a small tmpfs at ``path``; every mount is undone at the end of the test."""
-    if os.geteuid() != 0:
-        pytest.skip("a real full disk needs a tmpfs mount, and mounting needs root")
-    mounted: list[Path] = []
-
-    def mount(path: Path, size: str = "1m") -> Path:
-        path.mkdir(parents=True, exist_ok=True)
-        result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(path)],
-                                capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=30)
-        if result.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here (a container without CAP_SYS_ADMIN?): {result.stderr.strip()}")
-        mounted.append(path)
-        return path
-
-    yield mount
-    for path in reversed(mounted):
-        if subprocess.run(["umount", str(path)], capture_output=True, timeout=30).returncode != 0:
-            subprocess.run(["umount", "-l", str(path)], capture_output=True, timeout=30)
-
-
-def fill(folder: Path) -> None:
-    """Write until the file system says ENOSPC, down to the last byte it takes."""
-    fd = os.open(folder / "filler.bin", os.O_WRONLY | os.O_CREAT, 0o644)
-    try:
-        for size in (1 << 20, 1 << 16, 4096, 512, 1):
-            chunk = bytes(size)
-            while True:
-                try:
-                    os.write(fd, chunk)
-                except OSError as exc:
-                    assert exc.errno == errno.ENOSPC, exc
-                    break
-    finally:
-        os.close(fd)
-    with pytest.raises(OSError) as raised:
-        (folder / "probe").write_bytes(b"x" * 4096)
-    assert raised.value.errno == errno.ENOSPC
-    (folder / "probe").unlink(missing_ok=True)
+    with tmpfs_mounts() as mount:
+        yield mount
 
 
 def damaged_workspace(root: Path):
@@ -88,17 +53,17 @@ def assert_nothing_fixed(ws, before: dict[str, bytes], result) -> dict:
 def test_full_backups_folder_leaves_no_backup_and_fixes_nothing(tmp_path, tiny_disk):
     ws = damaged_workspace(tmp_path / "ws")
     tiny_disk(ws.backups, "64k")
-    fill(ws.backups)
+    filler = fill(ws.backups)
     before = snapshot(ws)
 
     result = run_smb(ws.root, "doctor", "--fix", "--json")
 
     assert_nothing_fixed(ws, before, result)
     # Nothing that looks like the latest good backup, and no temporary left behind either.
-    assert sorted(p.name for p in ws.backups.iterdir()) == ["filler.bin"]
+    assert [p.name for p in ws.backups.iterdir()] == [filler.name]
 
     # Room again: the same command backs up (a byte-for-byte copy) and fixes.
-    (ws.backups / "filler.bin").unlink()
+    filler.unlink()
     result = run_smb(ws.root, "doctor", "--fix", "--json")
     assert result.returncode in (0, 1), explain(result)
     data = json.loads(result.stdout)

@@ -9,7 +9,10 @@ import threading
 
 import pytest
 
-from doctor_helpers import build_site, explain, invoke, make_workspace, rows_of, statuses
+from support.cli import explain, invoke
+from support.registry import row_dicts, statuses
+from support.workspaces import build_site, make_workspace
+
 from smbatcher.doctor.site_stuck import SiteStuck
 
 
@@ -95,6 +98,6 @@ def test_an_abandoned_repair_that_wakes_up_later_still_writes_nothing(tmp_path, 
     # The wedged repair wakes up and leaves its `with` block normally: its commit is refused.
     hanging.wake_and_wait()
     assert ws.registry.read_bytes() == before
-    assert rows_of(ws)["built.dev"]["status"] == "D"
+    assert row_dicts(ws)["built.dev"]["status"] == "D"
     assert events_of(ws) == events_before  # no event for a change that was not made
     assert lock_taken_by_another_process(ws.lock_file)

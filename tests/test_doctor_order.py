@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
-from doctor_helpers import explain, invoke, make_workspace, row_line
+from support.cli import explain, invoke
+from support.registry import row_line
+from support.workspaces import make_workspace
 
 SPEC_ORDER = ["environment", "wave-failure", "registry-duplicates", "disk-space", "site-stuck", "resources",
               "finalization", "network"]

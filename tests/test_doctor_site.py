@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
-from doctor_helpers import (create_time, dead_process_identity, explain, invoke, make_workspace, registry_text,
-                            start_sleeper, stop, write_run)
+from support.cli import explain, invoke
+from support.processes import create_time, dead_process_identity, start_sleeper, stop
+from support.registry import registry_text
+from support.workspaces import make_workspace, write_run
 
 
 def test_one_claimed_site_names_its_owner_and_whether_the_claim_is_stale(tmp_path):

@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
@@ -26,6 +25,7 @@ from smbatcher.manifest import parse_manifest
 from smbatcher.registry import LINE_BREAKS, parse
 from smbatcher.store import Store
 from smbatcher.workspace import Workspace, create_workspace
+from support.disks import fill, tmpfs_mounts
 
 # -- fixtures: real mounts ----------------------------------------------------------------
 
@@ -35,47 +35,16 @@ def _run(*argv: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
-def tmpfs(tmp_path: Path):
-    """Mount a tiny tmpfs: ``tmpfs(name, size="256k")`` -> its folder. Needs root; skipped otherwise."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root to mount a tmpfs (real full disk / read-only workspace)")
-    if shutil.which("mount") is None:
-        pytest.skip("no mount command")
-    mounted: list[Path] = []
-
-    def mount(folder: Path, size: str = "256k") -> Path:
-        folder.mkdir(parents=True, exist_ok=True)
-        proc = _run("mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(folder))
-        if proc.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
-        mounted.append(folder)
-        return folder
-
-    yield mount
-    for folder in reversed(mounted):
-        if _run("umount", str(folder)).returncode != 0:
-            _run("umount", "-l", str(folder))
+def tmpfs():
+    """Mount a tiny tmpfs: ``tmpfs(folder, size="256k")`` -> the folder. Needs root; skipped otherwise."""
+    with tmpfs_mounts() as mount:
+        yield mount
 
 
 def remount_read_only(folder: Path) -> None:
     proc = _run("mount", "-o", "remount,ro", str(folder))
     if proc.returncode != 0:
         pytest.skip(f"cannot remount read-only: {proc.stderr.strip()}")
-
-
-def fill_up(folder: Path) -> None:
-    """Fill the file system holding ``folder`` to the last byte."""
-    fd = os.open(folder / f"filler-{uuid.uuid4().hex}", os.O_WRONLY | os.O_CREAT, 0o644)
-    try:
-        chunk = 64 * 1024
-        while chunk:
-            try:
-                os.write(fd, b"\0" * chunk)
-            except OSError:
-                chunk //= 2
-    finally:
-        os.close(fd)
-    assert os.statvfs(folder).f_bavail == 0, "the tmpfs is not full: the test would prove nothing"
 
 
 def workspace_at(root: Path, sites: int = 3) -> tuple[Workspace, list[str]]:
@@ -421,7 +390,7 @@ def test_full_disk_for_every_command(tmp_path: Path, smb, tmpfs):
     for root in roots.values():  # never locked yet: the lock file is created on the full disk
         (root / ".smbatcher" / "REGISTRY.md.lock").unlink()
     manifests = {c: (r / ".smbatcher" / "batches" / "Batch_001.md").read_bytes() for c, r in roots.items()}
-    fill_up(parent)
+    fill(parent)
     _every_command(roots, smb, lambda c: (2, "no space left", ".smbatcher/") if c in WRITERS else (0,))
     for command, root in roots.items():
         assert (root / ".smbatcher" / "batches" / "Batch_001.md").read_bytes() == manifests[command]
@@ -433,7 +402,7 @@ def test_full_disk_only_for_the_event_log(workspace: Workspace, smb, tmpfs):
     names = write_registry(workspace, 3, status="D")
     logs = tmpfs(workspace.logs, size="64k")
     workspace.events.write_text("")
-    fill_up(logs)
+    fill(logs)
     line = one_warning(smb("set-status", names[2], "--status", "X", "--note", "parked by hand"))
     assert "event not logged" in line and "no space left" in line, line
     assert statuses(workspace)[names[2]] == "X"
@@ -459,7 +428,7 @@ def test_init_on_a_full_disk_leaves_no_empty_file(tmp_path: Path, smb, tmpfs):
     """An empty REGISTRY.md reads as "no registry table" forever after; an init that ran out of
     space must leave nothing, so the next init (with space) makes a whole workspace."""
     parent = tmpfs(tmp_path / "full", size="64k")
-    fill_up(parent)
+    fill(parent)
     proc = smb("init", str(parent / "new"), cwd=tmp_path)
     assert _outcome(proc, 2, "no space left") is None, (proc.stdout, proc.stderr)
     smb_dir = parent / "new" / ".smbatcher"
@@ -506,7 +475,7 @@ def test_full_disk_in_process_is_diskfull(tmp_path: Path, tmpfs):
     root = tmpfs(tmp_path / "ws", size="256k")
     ws, names = workspace_at(root)
     before = ws.registry.read_bytes()
-    fill_up(root)
+    fill(root)
     with pytest.raises(DiskFull) as info:
         with Store(ws).transaction() as txn:
             txn.set_status(txn.row(names[0]), "Q")

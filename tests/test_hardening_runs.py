@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
-import os
 import string
 
 import pytest
@@ -16,7 +14,7 @@ from hypothesis import strategies as st
 
 from support.cli import assert_one_line_error, explain, run, run_smb
 from support.registry import rows, write_registry
-from support.workspaces import make_sites, write_run
+from support.workspaces import make_sites
 
 
 # -- one odd site ---------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -227,3 +226,17 @@ def test_a_breaker_reset_requested_from_the_dashboard_closes_it_in_the_running_p
     wait_for(lambda: "breaker closed by hand" in log.read_text(), 30, "the run to take the reset")
     runner.terminate()
     collect(runner)
+
+
+def test_notify_says_when_a_batch_completes(workspace, tmp_path):
+    out = tmp_path / "notified.jsonl"
+    notifier = tmp_path / "notify.py"
+    notifier.write_text(f"import sys\nopen({str(out)!r}, 'a').write(sys.stdin.read())\n")
+    make_sites(workspace, 3)
+    with workspace.config_file.open("a") as handle:
+        handle.write(f'\n[notify]\ncommand = "{sys.executable} {notifier}"\n')
+    result = run_smb(workspace, "implement", "--batch", "001")
+    assert result.returncode == 0, explain(result)
+    wait_for(lambda: out.exists() and "batch-complete" in out.read_text(), 30, "the batch-complete notification")
+    event = json.loads(out.read_text().splitlines()[-1])
+    assert event["batch"] == "001" and event["phase"] == "implement" and event["ok"] == 3

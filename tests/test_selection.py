@@ -15,7 +15,8 @@ from support.workspaces import make_sites, run_files
 from smbatcher.errors import UsageError
 from smbatcher.lifecycle import DESIGN, IMPLEMENT
 from smbatcher.registry import new_registry_text, parse
-from smbatcher.runs import RunRecord, own_create_time, save
+from smbatcher.proc import own_create_time
+from smbatcher.runs import RunRecord, save
 from smbatcher.selection import parse_sites, select, wave_rows
 
 # Batch 001 interleaved with batch 002 rows, every status: the cut must use all 001 rows, whatever their status.

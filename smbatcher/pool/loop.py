@@ -20,9 +20,10 @@ from dataclasses import dataclass
 
 from .. import holds
 from ..errors import EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM, RegistryInvalid, SmbError, UsageError
-from ..lifecycle import PARKED, UNCLAIM
+from ..lifecycle import PARKED, RANK, UNCLAIM
 from ..manifest import parse_manifest
-from ..runs import AgentRecord, RunRecord, new_run_id, own_create_time, run_states, stop_survivors, take_breaker_reset
+from ..proc import own_create_time
+from ..runs import AgentRecord, RunRecord, new_run_id, run_states, stop_survivors, take_breaker_reset
 from ..runs import save as save_run
 from ..selection import Selection, select
 from ..notify import notify
@@ -152,9 +153,11 @@ class Pool:
                 self.reporter.line(f"SKIP {domain} {reason}")
             self._loop(result)
         finally:
-            if self.executor.running():
-                self.wakeup.stop()
-                self._begin_stop()
+            if self.executor.running() and self.wakeup.stop_signal is None:
+                # Leaving the loop on an error (not a signal): say so, never "SIGTERM received".
+                self.reporter.line(f"stopping {len(self.live)} agents: the run is ending on an error; "
+                                   "returning their sites")
+                self.executor.stop()
             self.executor.close()
             self._collect()
             self._settle_window()
@@ -179,15 +182,24 @@ class Pool:
         return result
 
     def _notify_end(self, result: RunResult) -> None:
-        if self.options.notify and result.exit_code == 0 and not result.failed and not result.parked \
-                and result.ok and not self.queue and not self.retry_queue:
+        if not self.options.notify:
+            return
+        if result.exit_code == 0 and result.ok and self._batch_complete():
             notify(self.options.notify, {"event": "batch-complete", "phase": self.phase.name,
                                          "batch": self.options.batch, "run": self.run_id, "ok": result.ok,
                                          "cost_usd": round(self.cost_total, 4)}, warn=self.reporter.line)
-        if self.options.notify:
-            from ..notify import wait
+        from ..notify import wait
 
-            wait(2.0)
+        wait(2.0)
+
+    def _batch_complete(self) -> bool:
+        """Every site of the batch is past this phase (none waiting, claimed or parked)."""
+        try:
+            rows = self.store.read().batch_rows(self.options.batch)
+        except SmbError:
+            return False
+        done = RANK[self.phase.done]
+        return bool(rows) and all(RANK.get(row.status, 0) >= done and row.status != PARKED for row in rows)
 
     def _exit_code(self, result: RunResult) -> int:
         if self.wakeup.stop_signal is not None:

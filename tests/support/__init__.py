@@ -9,6 +9,7 @@
 - ``agents``     the fake agents in tests/agents/: ``agent_cmd``, their marker files, ``tagged`` processes
 - ``processes``  real processes outside smb: sleepers, orphans, dead identities, ``stop``
 - ``net``        ``closed_port`` for the doctor's network checks (loopback only)
+- ``disks``      real small file systems (root only, else skipped): ``tmpfs_mounts``, ``fill`` to ENOSPC
 - ``dashboard``  event-log history (``add_events``, ``failure_event``, ...) and the dashboard ``Server`` process
 - ``browser``    headless Chromium over the DevTools protocol (a pipe, no driver): ``Browser``, ``png_variety``
 

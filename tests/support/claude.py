@@ -47,7 +47,7 @@ from smbatcher.agents import prompt_template
 from smbatcher.agents.outcome import AgentReport, classify
 from smbatcher.agents.presets import AgentSpec, agent_env
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # tests/
 MOCK = HERE / "claude_mock" / "mockapi.py"
 CLI_PACKAGE = "@anthropic-ai/claude-code"
 CLI_VERSION = os.environ.get("SMB_TEST_CLAUDE_VERSION") or "2.1.197"
