@@ -23,17 +23,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from doctor_helpers import (  # noqa: E402
-    closed_port,
-    dead_process_identity,
-    domains,
-    kill_orphan,
-    make_workspace,
-    orphan_sleeper,
-    row_line,
-    smb_env,
-    write_run,
-)
+from support.cli import smb_env  # noqa: E402
+from support.net import closed_port  # noqa: E402
+from support.processes import dead_process_identity, kill_orphan, orphan_sleeper  # noqa: E402
+from support.registry import domains, row_line  # noqa: E402
+from support.workspaces import make_workspace, write_run  # noqa: E402
+
 from smbatcher.units import utc_stamp as utc_now  # noqa: E402
 from smbatcher.workspace import Workspace  # noqa: E402
 

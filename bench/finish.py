@@ -22,7 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from doctor_helpers import domains, make_workspace, smb_env, statuses  # noqa: E402
+from support.cli import smb_env  # noqa: E402
+from support.registry import domains, statuses  # noqa: E402
+from support.workspaces import make_workspace  # noqa: E402
 
 TARGET_SECONDS = 5.0
 
