@@ -408,7 +408,7 @@ def test_whole_doctor_on_a_healthy_568_site_workspace(healthy):
     result = run_smb(healthy.root, "doctor", env=smb_env(NO_COLOR="1"))
     assert result.returncode == 0, explain(result)
     assert "\x1b" not in result.stdout + result.stderr
-    assert result.stdout.rstrip().splitlines()[-1].startswith("8 checks: ")
+    assert result.stdout.rstrip().splitlines()[-1].startswith(f"{len(SCENARIOS)} checks: ")
     result = run_smb(healthy.root, "doctor", "--json")
     assert result.returncode == 0, explain(result)
     data = json.loads(result.stdout)  # JSON only on stdout
@@ -424,7 +424,7 @@ def test_verbose_shows_every_check_and_plain_output_has_the_marks(healthy):
     result = invoke(healthy.root, "doctor", "-v")
     assert result.exit_code == 0, explain(result)
     assert "[✓] registry-duplicates" in result.stdout and "[✓] finalization" in result.stdout
-    # Every one of the eight checks has its own marked line, even when ok (a loaded machine may warn).
+    # Every check has its own marked line, even when ok (a loaded machine may warn).
     lines = result.stdout.splitlines()
     for scenario in SCENARIOS:
         marked = [line for line in lines if line[:1] == "[" and line[2:].startswith(f"] {scenario}: ")]
@@ -442,11 +442,11 @@ def test_fix_says_what_it_did_even_when_the_check_is_now_ok(tmp_path):
     assert result.stdout.splitlines()[-2] == "1 checks: 1 ok, 0 warn, 0 fail"
 
 
-def test_list_names_the_eight_scenarios(tmp_path):
+def test_list_names_every_scenario(tmp_path):
     result = invoke(tmp_path, "doctor", "--list")
     assert result.exit_code == 0, explain(result)
     listed = [line.split()[0] for line in result.stdout.splitlines() if line.strip()]
-    assert sorted(listed) == sorted(SCENARIOS) and len(listed) == 8
+    assert sorted(listed) == sorted(SCENARIOS) and len(listed) == 9  # SPEC §6's eight and cluster
 
 
 def test_report_prints_the_escalation_block(tmp_path):

@@ -9,7 +9,7 @@ from support.registry import row_line
 from support.workspaces import make_workspace
 
 SPEC_ORDER = ["environment", "wave-failure", "registry-duplicates", "disk-space", "site-stuck", "resources",
-              "finalization", "network"]
+              "finalization", "network", "cluster"]  # SPEC §6's eight, then issue 12's cluster
 
 
 def test_list_follows_the_spec_table(tmp_path):

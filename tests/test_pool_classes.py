@@ -240,3 +240,19 @@ def test_notify_says_when_a_batch_completes(workspace, tmp_path):
     wait_for(lambda: out.exists() and "batch-complete" in out.read_text(), 30, "the batch-complete notification")
     event = json.loads(out.read_text().splitlines()[-1])
     assert event["batch"] == "001" and event["phase"] == "implement" and event["ok"] == 3
+
+
+def test_quota_budget_holds_before_the_wall_when_the_agent_reports_its_utilization(workspace):
+    # The recorded shape reports 93% of the five-hour quota used, on a success.
+    make_sites(workspace, 4, implement="claude", max_agents=1, quota_budget=0.9)
+    runner = start_smb(workspace, "implement", "--batch", "001",
+                       env=claude_env(FAKE_SHAPE="quota-warning", FAKE_RESET_IN="3600"))
+    log = workspace.root / "logs/implement-001.log"
+    wait_for(lambda: log.exists() and "(quota budget)" in log.read_text(), 30, "a hold on the quota budget")
+    hold = holds.read(workspace)
+    assert hold is not None and hold.limit == "quota" and hold.until > time.time() + 3000
+    built = sum(1 for s in statuses(workspace).values() if s == "I")
+    assert built >= 1  # the attempt that reported the utilization was a success and counts as one
+    runner.terminate()
+    collect(runner)
+    assert sum(1 for s in statuses(workspace).values() if s == "I") < 4  # nothing launched after the hold

@@ -21,6 +21,7 @@ from ..config import Settings
 from ..errors import EXIT_CANNOT_RUN, EXIT_FAILED
 from .backup import backup_registry
 from .base import ERROR, FAIL, OK, RANK, WARN, Check, DoctorContext, Finding
+from .cluster import Cluster
 from .disk_space import DiskSpace
 from .environment import Environment
 from .finalization import Finalization
@@ -35,7 +36,8 @@ __all__ = ["CHECKS", "ERROR", "FAIL", "OK", "SCENARIOS", "WARN", "Check", "Docto
            "all_checks", "choose_checks", "exit_code", "open_context", "overall", "run_checks"]
 
 # The scenarios in SPEC §6's order: the order of --list and of the names in messages.
-CHECKS = (Environment, WaveFailure, RegistryDuplicates, DiskSpace, SiteStuck, Resources, Finalization, Network)
+CHECKS = (Environment, WaveFailure, RegistryDuplicates, DiskSpace, SiteStuck, Resources, Finalization, Network,
+          Cluster)  # the eight of SPEC §6, then cluster (issue 12)
 SCENARIOS = tuple(check.name for check in CHECKS)
 # Run before the rest: the environment explains other failures, and the registry repair must come
 # before every other fix, since those write the registry and a transaction refuses a damaged one.

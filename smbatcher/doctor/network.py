@@ -43,6 +43,9 @@ class Network:
     def diagnose(self, ctx: DoctorContext) -> Finding:
         finding = Finding(self.name)
         endpoints = list(ctx.settings.doctor.network_endpoints)
+        scheduler = ctx.settings.executor.scheduler  # SPEC §6: "and the distributed scheduler when set"
+        if scheduler and "://" in scheduler and ctx.settings.executor.kind == "dask":
+            endpoints.append(scheduler.split("://", 1)[1].rstrip("/"))
         if not endpoints:
             return finding.conclude(ok="no network_endpoints configured")
         with ThreadPoolExecutor(max_workers=min(8, len(endpoints))) as pool:
