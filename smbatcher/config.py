@@ -69,6 +69,21 @@ def _scheduler(value, key: str) -> str:
     return value
 
 
+def _names(value, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and re.fullmatch(r"[A-Za-z_*?][A-Za-z0-9_*?]*", v)
+                                              for v in value):
+        raise UsageError(f"{key}: want a list of variable names or globs, such as [\"ANTHROPIC_*\"]")
+    return tuple(value)
+
+
+def _auto_bool(value, key: str) -> bool | None:
+    if value == "auto":
+        return None
+    if not isinstance(value, bool):
+        raise UsageError(f"{key}: want true, false or \"auto\", got {str(value)[:40]!r}")
+    return value
+
+
 def _bool(value, key: str) -> bool:
     if not isinstance(value, bool):
         raise UsageError(f"{key}: want true or false, got {value!r}")
@@ -112,6 +127,8 @@ class NotifySettings:
 class ExecutorSettings:
     kind: str = "local"
     scheduler: str = ""
+    forward_env: tuple[str, ...] = ()  # coordinator variables (names or globs) agents on workers get
+    shared_storage: bool | None = None  # None: detected per worker
 
 
 @dataclass(frozen=True)
@@ -171,7 +188,8 @@ _VALIDATORS = {
     "registry": {"lock_timeout": parse_duration},
     "git": {"autocommit": _bool},
     "notify": {"command": _notify_command},
-    "executor": {"kind": _executor_kind, "scheduler": _scheduler},
+    "executor": {"kind": _executor_kind, "scheduler": _scheduler, "forward_env": _names,
+                 "shared_storage": _auto_bool},
 }
 _SECTION_TYPES = {"agents": AgentSettings, "doctor": DoctorSettings, "registry": RegistrySettings, "git": GitSettings,
                   "notify": NotifySettings, "executor": ExecutorSettings}
@@ -264,5 +282,7 @@ command = ""
 [executor]
 kind = "local"
 # scheduler = "tcp://host:8786"   # with kind = "dask"
+# forward_env = ["ANTHROPIC_API_KEY"]   # coordinator variables agents on workers get
+# shared_storage = "auto"               # true / false / "auto": does a worker see the workspace?
 """
 

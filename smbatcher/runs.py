@@ -183,6 +183,8 @@ def stop_survivors(dead_runs: list[RunRecord], owners: set[str], grace: float,
     targets: dict[int, tuple[str, float, str]] = {}
     for record in dead_runs:
         for agent in record.agents:
+            if agent.worker:
+                continue  # on a Dask worker: its pid means nothing here (the worker stops its own agents)
             if domains is None or agent.domain in domains:
                 targets[agent.pid] = (record.run_id, agent.create_time, agent.domain)
     for pid, create_time, run_id, domain in agents_of_runs(owners | {r.run_id for r in dead_runs}, domains):

@@ -199,6 +199,27 @@ def test_local_cluster_builds_every_site_exactly_once(workspace, local_cluster, 
     assert not list(workspace.tmp.glob("*/.dask-shared"))  # the marker goes with the run
 
 
+@pytest.mark.parametrize("shared", [None, False], ids=["shared-storage-detected", "no-shared-storage"])
+def test_the_agent_works_in_place_only_when_the_worker_sees_the_workspace(workspace, local_cluster, monkeypatch,
+                                                                          shared):
+    # fake_claude finds its output folder in the prompt, as a real CLI does: the prompt's paths
+    # must point where the agent really works.
+    names = make_sites(workspace, 2, implement=agent_cmd("fake_claude", "-p"))
+    calls = workspace.root / "calls.jsonl"
+    monkeypatch.setenv("FAKE_ARGV_LOG", str(calls))
+    result = run_pool(workspace, DaskExecutor(local_cluster, shared_storage=shared, forward_env=FORWARD))
+    assert (result.exit_code, result.ok) == (0, 2), [o.error for o in result.outcomes]
+    seen = [json.loads(line) for line in calls.read_text().splitlines()]
+    assert sorted(c["domain"] for c in seen) == names
+    for call in seen:
+        inside = Path(call["cwd"]).is_relative_to(workspace.root)
+        assert inside == (shared is None), call  # in the staging folder, or in the worker's private mirror
+        assert call["target"] == str(Path(call["cwd"]) / "site")
+        assert not Path(call["cwd"]).exists() or inside  # the mirror is removed after the agent
+    for name in names:
+        assert "styles.css" in (workspace.site_dir(name) / "index.html").read_text()
+
+
 def test_design_phase_without_shared_storage_returns_the_design_file(workspace, local_cluster):
     names = make_sites(workspace, 3, status="-", designs=False)
     result = run_pool(workspace, DaskExecutor(local_cluster, shared_storage=False), phase="design")
@@ -380,6 +401,7 @@ def test_scheduler_down_is_one_clear_line_before_anything_is_claimed(workspace):
     assert message.startswith(f"cannot reach the Dask scheduler at {address}: "), message
     assert "\n" not in message and len(message) < 400, message
     assert workspace.registry.read_bytes() == before
+    assert not list(workspace.runs.glob("*.json"))  # no run on record either: it never started
     assert time.monotonic() - started < 15
 
 
@@ -395,6 +417,18 @@ def test_scheduler_down_through_the_error_boundary_prints_one_line(workspace):
     assert lines == [lines[0]] and lines[0].startswith(f"smb: error: cannot reach the Dask scheduler at {address}"), \
         done.stderr
     assert workspace.registry.read_bytes() == before
+
+
+def test_cluster_report_names_each_worker_with_its_agent_slots_and_versions(local_cluster):
+    from smbatcher import __version__
+    from smbatcher.pool.dask import cluster_report
+
+    report = cluster_report(local_cluster)
+    assert [w["agent_slots"] for w in report["workers"]] == [4.0, 4.0]
+    assert {w["smbatcher"] for w in report["workers"]} == {__version__} == {report["coordinator"]["smbatcher"]}
+    assert all(w["python"] == report["coordinator"]["python"] and not w["error"] for w in report["workers"])
+    with pytest.raises(SmbError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:"):
+        cluster_report(f"tcp://127.0.0.1:{closed_port()}", timeout=1)
 
 
 # -- the output that comes back -------------------------------------------------------------------

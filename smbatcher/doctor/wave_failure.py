@@ -37,7 +37,8 @@ class WaveFailure:
         live, dead = states.live, states.dead
         lines = finding.findings
         for run in live.values():
-            alive = sum(1 for a in run.agents if process_alive(a.pid, a.create_time))
+            # An agent on a Dask worker has its pid on that worker's host: not ours to look up.
+            alive = sum(1 for a in run.agents if a.worker or process_alive(a.pid, a.create_time))
             lines.append(f"live run {run.run_id}: pid {run.pid}, agents alive {alive} of {len(run.agents)} expected, "
                          f"{run.done}/{run.total} done")
             if alive < len(run.agents):

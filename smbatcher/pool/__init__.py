@@ -5,6 +5,8 @@
     launch.py      claimed site -> Job (staging, prompt, env); ended job -> site in place
     executor.py    the Executor protocol: how a Job runs (start, tick, collect, stop, close)
     local.py       LocalExecutor: a supervised process group per agent on this machine
+    dask.py        DaskExecutor: the same on Dask workers (dask_task.py runs on a worker,
+                   dask_sidecar.py supervises its agents there)
     guards.py      the circuit breaker and the disk/memory guard
     wakeup.py      signals and file descriptors in one selector
     results.py     Outcome, RunResult and the failure classes
@@ -47,11 +49,13 @@ def run_phase(ui, workspace, settings, store, phase_name: str, flags, run_id: st
     from .reporter import RunReporter
 
     options = build_options(settings, phase_name, flags, run_id=run_id)
-    check_agent(options.agent)
+    if options.executor == "local":
+        check_agent(options.agent)  # with dask the agent runs on the workers: doctor's cluster check looks there
     if executor is None and options.executor == "dask" and not options.dry_run:
         from .dask import DaskExecutor
 
-        executor = DaskExecutor(options.scheduler)
+        executor = DaskExecutor(options.scheduler, forward_env=settings.executor.forward_env,
+                                shared_storage=settings.executor.shared_storage)
     if options.dry_run:
         return Pool(workspace, store, options, reporter=None, executor=executor).run()
     log_path = workspace.run_log(phase_name, flags.batch, flags.wave)

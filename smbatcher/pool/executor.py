@@ -76,5 +76,8 @@ class Executor(Protocol):
     def running(self) -> list[Running]:
         """What runs now, for the run record (``smb stop``, doctor, status)."""
 
+    def changed(self) -> bool:
+        """True once after what ``running`` reports changed on its own (a remote agent started)."""
+
     def close(self) -> None:
         """Stop everything still running and wait for it; called once, on every way out."""

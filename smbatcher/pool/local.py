@@ -161,6 +161,9 @@ class LocalExecutor:
     def running(self) -> list[Running]:
         return [Running(key, p.pid, p.create_time) for key, p in self.processes.items()]
 
+    def changed(self) -> bool:
+        return False  # a local agent's pid is known from the moment it starts
+
     def close(self) -> None:
         """Stop every agent and wait for the groups (grace, then SIGKILL); the ends stay collectable."""
         if not self.processes:

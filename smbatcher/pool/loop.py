@@ -272,6 +272,8 @@ class Pool:
             if self.wakeup.stop_signal is not None:
                 self._begin_stop()
             self._collect()
+            if self.executor.changed():
+                self._save_record()  # a remote agent started: its worker and pid go into the record
 
     def _has_work(self) -> bool:
         return bool(self.queue or self.retry_queue or self.pending)
@@ -323,6 +325,8 @@ class Pool:
     # -- registry writes ------------------------------------------------------------------
     def _flush(self, claim: int = 0, final: bool = False) -> list[str]:
         """Write pending outcomes and make up to ``claim`` new claims, in one transaction."""
+        if final and self.launcher is not None:
+            self.launcher.settle()  # folders still being removed: done before the run's staging folder goes
         if not self.pending and not claim:
             return []
         claimed: list[str] = []
@@ -347,6 +351,8 @@ class Pool:
                         self.claim_attempt[domain] = count + 1
                         claimed.append(domain)
                 self.pending = []
+                if claimed and self.launcher is not None:  # their folders, made while the first ones launch
+                    self.launcher.prepare([(domain, self.claim_attempt[domain]) for domain in claimed])
                 if self.last_write_error:
                     self.reporter.line("registry writes succeed again")
                     self.last_write_error = None
