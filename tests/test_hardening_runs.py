@@ -261,3 +261,22 @@ def test_fuzz_write_commands_never_trace_and_lose_nothing(workspace, command, ar
         assert workspace.registry.read_bytes() == registry, (command, args, code, err)
     if code == 2:
         assert lines, err
+
+
+def test_a_bug_handling_one_result_returns_every_claim_and_says_so(workspace, monkeypatch):
+    import smbatcher.pool.launch
+
+    names = make_sites(workspace, 3, max_agents=3)
+    calls = []
+
+    def broken(self, job):
+        calls.append(job.domain)
+        raise RuntimeError("a bug in promotion")
+
+    monkeypatch.setattr(smbatcher.pool.launch.Launcher, "promote", broken)
+    code, out, err = _main(["implement", "--batch", "001", "--root", str(workspace.root)])
+    assert calls, (out, err)
+    assert "internal error finishing" in out, out
+    table = rows(workspace)
+    assert all(row.status == "D" and row.attempts == 0 and not row.get("owner") for row in table.values()), out
+    assert len(names) == 3

@@ -158,11 +158,9 @@ class Pool:
                 self.reporter.line(f"stopping {len(self.live)} agents: the run is ending on an error; "
                                    "returning their sites")
                 self.executor.stop()
-            self.executor.close()
-            self._collect()
-            self._settle_window()
-            self._flush(final=True)
-            self.wakeup.restore()
+            # Each step runs even if one before it fails: the claims must go back, the record must end.
+            failed = _each(self.reporter.line, self.executor.close, self._collect, self._settle_window,
+                           lambda: self._flush(final=True), self.wakeup.restore)
             self._tally(result)
             shutil.rmtree(self.staging_root, ignore_errors=True)
             result.seconds = time.monotonic() - started
@@ -175,6 +173,8 @@ class Pool:
             self.record.exit_code = result.exit_code
             self.record.agents = []
             self._save_record(final=True)
+        if failed is not None:
+            raise failed
         if self.stop_reason:
             self.reporter.line(f"stopped: {self.stop_reason}")
         self.reporter.finish(result)
@@ -438,8 +438,15 @@ class Pool:
     def _collect(self) -> None:
         for ended in self.executor.collect():
             agent = self.live.pop(ended.key, None)
-            if agent is not None:
+            if agent is None:
+                continue
+            try:
                 self._finish_agent(agent, ended)
+            except Exception as exc:  # a bug handling one result must not strand the others' claims
+                self.reporter.line(f"internal error finishing {agent.job.domain}: {type(exc).__name__}: {exc}; "
+                                   "its site is returned, the attempt not counted")
+                self.pending.append(Outcome(agent.job.domain, "stopped", agent.job.attempt, 0.0,
+                                            log=self.workspace.rel(agent.job.log_path), counted=False))
 
     def _finish_agent(self, agent: LiveAgent, ended: Ended) -> None:
         from ..agents.outcome import classify
@@ -809,3 +816,15 @@ def _jitter(hold_seconds: float) -> float:
     import random
 
     return 1.0 + random.uniform(0, min(30.0, max(0.0, hold_seconds) * 0.05))
+
+
+def _each(say, *steps) -> BaseException | None:
+    """Run every step; report and keep the first exception instead of skipping the steps after it."""
+    first = None
+    for step in steps:
+        try:
+            step()
+        except Exception as exc:
+            say(f"while ending the run: {type(exc).__name__}: {exc}")
+            first = first or exc
+    return first
