@@ -62,22 +62,29 @@ def count_outputs(folder: Path) -> int:
     return sum(1 for _ in folder.glob("*/index.html"))
 
 
-def run_round(base: Path, args, env: dict) -> dict[str, float]:
-    """One measurement of each dispatcher on a fresh workspace and fresh output folders."""
+def run_round(base: Path, args, env: dict, baselines: dict[str, dict] | None = None) -> dict[str, float]:
+    """One measurement of each dispatcher on a fresh workspace and fresh output folders.
+
+    ``baselines``: name -> environment of other smb trees to time the same way (bench/scale.py
+    --baseline-tree puts the code from before a change on PYTHONPATH), each on its own workspace."""
     names = make_workspace(base / "ws", args.sites, args.jobs)
     domain_list = base / "domains.txt"
     domain_list.write_text("\n".join(names) + "\n")
     results: dict[str, float] = {}
 
     # 1. smb (the whole command: interpreter start-up, claims, agents, verification, registry writes).
-    smb_argv = [sys.executable, "-m", "smbatcher", "implement", "--batch", "001", "--max-agents",
-                str(args.jobs), "--root", str(base / "ws")]
-    if args.profile:
-        smb_argv[1:3] = ["-m", "cProfile", "-o", str(base / "smb.prof"), "-m", "smbatcher"]
-    results["smb implement"], result = timed(smb_argv, env=env)
-    check(result, "smb implement")
-    built = count_outputs(base / "ws" / "sites")
-    assert built == args.sites, f"smb built {built} of {args.sites}"
+    for label, smb_env, folder in [("smb implement", env, base / "ws")] + [
+            (name, other, base / f"ws-{n}") for n, (name, other) in enumerate((baselines or {}).items())]:
+        if folder != base / "ws":
+            make_workspace(folder, args.sites, args.jobs)
+        smb_argv = [sys.executable, "-m", "smbatcher", "implement", "--batch", "001", "--max-agents",
+                    str(args.jobs), "--root", str(folder)]
+        if args.profile and folder == base / "ws":
+            smb_argv[1:3] = ["-m", "cProfile", "-o", str(base / "smb.prof"), "-m", "smbatcher"]
+        results[label], result = timed(smb_argv, env=smb_env)
+        check(result, label)
+        built = count_outputs(folder / "sites")
+        assert built == args.sites, f"{label} built {built} of {args.sites}"
 
     # 2. GNU parallel with a joblog: the same command, each job with its own output folder.
     if shutil.which("parallel"):

@@ -1,7 +1,8 @@
 """The ``smb`` console script. Kept tiny: it decides which front end to import.
 
-``smb list-sites`` goes to the lean fast path (no Typer, no Rich); every other
-command, and ``list-sites --help``, to the Typer app in ``cli.py``.
+``smb list-sites`` goes to the lean fast path (no Typer, no Rich), ``smb status`` and
+``smb set-status`` to ``lean.py`` (no Typer); every other command, and their ``--help``, to the
+Typer app in ``cli/``.
 """
 
 from __future__ import annotations
@@ -41,6 +42,12 @@ def main(argv: list[str] | None = None) -> int:
         from .listing import main as list_sites_main
 
         return list_sites_main(args[1:])
+    if args[:1] in (["status"], ["set-status"]) and "--help" not in args and "-h" not in args:
+        from .lean import main as lean_main  # without Typer (issue 13); None: Typer reads this line
+
+        code = lean_main(args)
+        if code is not None:
+            return code
     from .cli import main as cli_main
 
     return cli_main(args)

@@ -48,7 +48,8 @@ def list_sites(
     if fmt is None:
         fmt = "table" if sys.stdout.isatty() else "plain"
     if fmt == "plain":
-        write("".join(row.domain + "\n" for row in rows))
+        domains = rows.domains()
+        write("\n".join(domains) + "\n" if domains else "")
     elif fmt == "json":
         import json
 

@@ -16,6 +16,11 @@ manifest listing a site with no row is harmless; a row its manifest lacks makes
 syncing the folder) is a warning, ``registry changed; event not logged: ...``,
 never an exception: the change happened and the caller must not report it as
 failed, nor the runner leave claims behind it does not know it made.
+
+Reading a large registry goes through its derived index (``registry_index``)
+when one was made for the very bytes read, and leaves one when it had to parse;
+a write leaves the index of what it wrote. The file is always read whole: the
+index only spares the parse, and it is never the source of truth (issue 13).
 """
 
 from __future__ import annotations
@@ -27,9 +32,10 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from . import events as event_log
+from . import registry_index
 from .errors import DiskFull, LockTimeout, RegistryInvalid, SmbError, UsageError, WrongKind
 from .fs import NotDurable, atomic_write, os_error
-from .registry import Registry, Row, cell_text, parse, serialize
+from .registry import Registry, Row, bulk_layout, cell_text, from_layout, parse, serialize
 from .units import utc_stamp as utc_now
 from .workspace import Workspace
 
@@ -152,10 +158,17 @@ class Store:
         self._cache: tuple[tuple[int, int, int], str, Registry] | None = None
 
     def read_text(self) -> str:
+        return self._read_file()[0]
+
+    def _read_file(self) -> tuple[str, bytes, os.stat_result]:
+        """The registry's text, its bytes and the identity of the file they came from."""
         shown = self.workspace.rel(self.path)
         try:
             # Bytes, then decode: text mode would turn CR LF into LF and every write would drop them.
-            return self.path.read_bytes().decode("utf-8")
+            with open(self.path, "rb") as handle:
+                info = os.fstat(handle.fileno())
+                data = handle.read()
+            return data.decode("utf-8"), data, info
         except FileNotFoundError:
             if self.path.is_symlink():
                 raise UsageError(f"{shown} is a symlink to {os.readlink(self.path)}, which does not exist; "
@@ -171,7 +184,25 @@ class Store:
 
     def read(self) -> Registry:
         """Read without the lock: os.replace makes every read see a whole file."""
-        return parse(self.read_text())
+        return self._read()[1]
+
+    def _read(self, save_index: bool = True) -> tuple[str, Registry, tuple[int, int, int]]:
+        """Read and parse, from the derived index when it was made for these very bytes (issue 13);
+        ``save_index``: write the index of what was parsed (a transaction writes its own instead)."""
+        text, data, info = self._read_file()
+        identity = (info.st_ino, info.st_mtime_ns, info.st_size)
+        if len(data) < registry_index.MIN_BYTES:
+            return text, parse(text), identity
+        key = registry_index.key_of(info, data)
+        index_file = registry_index.index_path(self.workspace.smb_dir)
+        layout = registry_index.load(index_file, key)
+        registry = from_layout(text, layout) if layout is not None else None
+        if registry is None:
+            registry = parse(text)
+            layout = bulk_layout(registry) if save_index else None
+            if layout is not None:
+                registry_index.save(index_file, key, layout)
+        return text, registry, identity
 
     @contextmanager
     def locked(self) -> Iterator[None]:
@@ -209,10 +240,8 @@ class Store:
         key = self._identity()
         if self._cache is not None and key is not None and self._cache[0] == key:
             return self._cache[1], self._cache[2]
-        text = self.read_text()
-        registry = parse(text)
-        if key is not None and key == self._identity():
-            self._remember(text, registry, key)
+        text, registry, identity = self._read(save_index=False)
+        self._remember(text, registry, identity)
         return text, registry
 
     def _remember(self, text: str, registry: Registry, key: tuple[int, int, int] | None = None) -> None:
@@ -240,14 +269,17 @@ class Store:
             new_text = txn.replace_text if txn.replace_text is not None else serialize(registry)
             previous = self._write_manifests(txn)
             if new_text != text:
+                data = new_text.encode()
                 try:
-                    self._write(self.path, new_text)
+                    self._write(self.path, data)
                 except NotDurable as exc:
                     self._warn(txn, f"registry changed, but its folder could not be synced ({exc.strerror}); "
                                "a power cut could undo the change")
                 except BaseException:
                     self._restore_manifests(previous)
                     raise
+                if txn.replace_text is None:
+                    self._save_index(data, registry)
             if txn.replace_text is None:
                 self._remember(new_text, registry)
             # Past the commit point: nothing below may raise.
@@ -259,7 +291,20 @@ class Store:
             except Exception as exc:  # noqa: BLE001  an event that cannot be encoded must not undo a commit
                 self._warn(txn, f"registry changed; event not logged: {type(exc).__name__}: {exc}")
 
-    def _write(self, path: Path, text: str) -> None:
+    def _save_index(self, data: bytes, registry: Registry) -> None:
+        """The derived index for the text just written (under the lock: no smb writer can have
+        replaced it since), so the next one-shot command need not parse it. Best effort."""
+        if len(data) < registry_index.MIN_BYTES:
+            return
+        try:  # past the commit point: nothing may raise (a reader without an index parses)
+            layout = bulk_layout(registry)
+            if layout is not None:
+                registry_index.save(registry_index.index_path(self.workspace.smb_dir),
+                                    registry_index.key_of(os.stat(self.path), data), layout)
+        except Exception:  # noqa: BLE001
+            pass
+
+    def _write(self, path: Path, text: str | bytes) -> None:
         try:
             atomic_write(path, text)
         except NotDurable:

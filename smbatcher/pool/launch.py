@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -44,58 +45,97 @@ class Launcher:
 
     def __post_init__(self) -> None:
         self.log_dirs: set[str] = set()  # logs/sites/<domain>/ folders known to exist
+        # The launch path runs once per agent (bench/dispatch.py, issue 13): the per-run parts of
+        # every path and variable are worked out here once, and per agent joined as strings.
+        workspace = self.workspace
+        self._staging = str(self.staging_root)
+        self._designs = str(workspace.designs)
+        self._site_logs = str(workspace.logs / "sites")
+        self._run_env = {"SMB_PHASE": self.phase.name, "SMB_BATCH": self.batch, "SMB_ROOT": str(workspace.root),
+                         "SMB_BRIEF": str(workspace.manifest(self.batch)), "SMB_RUN_ID": self.run_id}
+        self._helper = None  # the folder-making thread, started by the first prepare()
+        self._prepared: dict = {}  # job key -> Future of _folders()
 
-    def job(self, domain: str, attempt: int) -> Job:
-        staging = self.staging_root / f"{domain}-{self.phase.name}-{attempt}"
+    def prepare(self, claimed: list[tuple[str, int]]) -> None:
+        """Start making the folders of sites just claimed, on a helper thread, while the loop starts
+        the agents of the ones before: on a busy disk each folder costs a journal wait (issue 13:
+        three mkdirs per agent were a third of the runner's time), and the loop need not wait for
+        them one by one. ``job`` takes each result (or the exception) in turn."""
+        if self._helper is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smb-folders")
+        for domain, attempt in claimed:
+            key = f"{domain}-{self.phase.name}-{attempt}"
+            if key not in self._prepared:
+                self._prepared[key] = self._helper.submit(self._folders, domain, attempt)
+
+    def _folders(self, domain: str, attempt: int) -> str:
+        """Make the staging, output and log folders (and the log) of one launch; returns the design's text."""
+        staging = f"{self._staging}/{domain}-{self.phase.name}-{attempt}"
         try:
-            staging.mkdir(parents=True)
+            _make_folder(staging)
         except FileExistsError:  # left by an earlier launch of this attempt: start clean
             shutil.rmtree(staging, ignore_errors=True)
-            staging.mkdir(parents=True)
-        design_file = self.workspace.design_file(domain)
+            _make_folder(staging)
         design_text = ""
         if self.phase is IMPLEMENT:
-            output = staging / "site"
-            output.mkdir()
+            os.mkdir(staging + "/site")
             try:
-                design_text = design_file.read_text(encoding="utf-8", errors="replace")
+                with open(f"{self._designs}/{domain}-DESIGN.md", encoding="utf-8", errors="replace") as handle:
+                    design_text = handle.read()
             except OSError:
                 design_text = ""
-        else:
-            output = staging / f"{domain}-DESIGN.md"
-        prompt = self.template.safe_substitute({
-            "domain": domain, "batch": self.batch, "phase": self.phase.name, "output": str(output),
-            "brief": self.brief, "design": design_text, "design_path": str(design_file), "attempt": str(attempt),
-        })
-        env = dict(self.base_env)
-        env.update(agent_env(self.spec, staging, self.base_env))
-        env.update({
-            "SMB_PHASE": self.phase.name, "SMB_DOMAIN": domain, "SMB_BATCH": self.batch,
-            "SMB_ATTEMPT": str(attempt), "SMB_ROOT": str(self.workspace.root), "SMB_OUTPUT": str(output),
-            "SMB_BRIEF": str(self.workspace.manifest(self.batch)), "SMB_RUN_ID": self.run_id,
-        })
-        if self.phase is IMPLEMENT:
-            env["SMB_DESIGN"] = str(design_file)
-        log_path = self.workspace.site_log(domain, self.phase.name, attempt)
+        log_dir = f"{self._site_logs}/{domain}"
         if domain not in self.log_dirs:
             try:
-                log_path.parent.mkdir(parents=True, exist_ok=True)
+                _make_folder(log_dir, exist_ok=True)
             except (FileExistsError, NotADirectoryError):
-                raise SiteProblem(f"{self.workspace.rel(log_path.parent)} is not a folder") from None
+                raise SiteProblem(f"{self.workspace.rel(Path(log_dir))} is not a folder") from None
             self.log_dirs.add(domain)
-        header = (f"=== smb {self.phase.name} {domain} attempt {attempt} run {self.run_id} "
-                  f"{utc_stamp()}\n").encode()
-        return Job(key=f"{domain}-{self.phase.name}-{attempt}", domain=domain, phase=self.phase.name,
-                   attempt=attempt, argv=list(self.spec.argv), env=env, cwd=staging, output=output,
-                   prompt=prompt.encode("utf-8"), log_path=log_path, header=header, timeout=self.timeout,
-                   grace=self.grace)
+        # The log file too (as `open(path, "ab")` would make it): the executor then opens a file
+        # that exists, which costs no journal wait on the loop's thread.
+        try:
+            os.close(os.open(f"{log_dir}/{self.phase.name}-{attempt}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                             0o666))
+        except OSError:
+            pass  # the executor's own open says what is wrong
+        return design_text
+
+    def job(self, domain: str, attempt: int) -> Job:
+        phase = self.phase.name
+        name = f"{domain}-{phase}-{attempt}"
+        prepared = self._prepared.pop(name, None)
+        if prepared is None and self._helper is not None:  # behind any removal of the same folder
+            prepared = self._helper.submit(self._folders, domain, attempt)
+        design_text = prepared.result() if prepared is not None else self._folders(domain, attempt)
+        staging = f"{self._staging}/{name}"
+        design_file = f"{self._designs}/{domain}-DESIGN.md"
+        output = staging + "/site" if self.phase is IMPLEMENT else f"{staging}/{domain}-DESIGN.md"
+        prompt = self.template.safe_substitute({
+            "domain": domain, "batch": self.batch, "phase": phase, "output": output,
+            "brief": self.brief, "design": design_text, "design_path": design_file, "attempt": str(attempt),
+        })
+        staging_path = Path(staging)
+        env = dict(self.base_env)
+        env.update(agent_env(self.spec, staging_path, self.base_env))
+        env.update(self._run_env)
+        env.update({"SMB_DOMAIN": domain, "SMB_ATTEMPT": str(attempt), "SMB_OUTPUT": output})
+        if self.phase is IMPLEMENT:
+            env["SMB_DESIGN"] = design_file
+        header = f"=== smb {phase} {domain} attempt {attempt} run {self.run_id} {utc_stamp()}\n".encode()
+        return Job(key=name, domain=domain, phase=phase, attempt=attempt, argv=list(self.spec.argv), env=env,
+                   cwd=staging_path, output=Path(output), prompt=prompt.encode("utf-8"),
+                   log_path=Path(f"{self._site_logs}/{domain}/{phase}-{attempt}.log"), header=header,
+                   timeout=self.timeout, grace=self.grace)
 
     def has_output(self, job: Job) -> bool:
         """Whether the agent left the phase's expected output (before anything is moved)."""
         try:
             if self.phase is IMPLEMENT:
-                return (job.output / "index.html").is_file()
-            return job.output.is_file() and job.output.stat().st_size > 0
+                return os.path.isfile(f"{job.output}/index.html")
+            info = os.stat(job.output)
+            return stat.S_ISREG(info.st_mode) and info.st_size > 0
         except OSError:
             return False
 
@@ -103,11 +143,15 @@ class Launcher:
         """Move a verified result into place atomically; a problem string if it is not acceptable."""
         output = job.output
         if self.phase is IMPLEMENT:
-            if not (output / "index.html").is_file():
+            if not os.path.isfile(f"{output}/index.html"):
                 return "exit 0 but no index.html in the output folder"
             dest = self.workspace.site_dir(job.domain)
-            if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
-                # Never follow or replace an odd entry where the site goes: the operator must look.
+            try:
+                kind = os.lstat(dest).st_mode
+            except FileNotFoundError:
+                kind = None  # no site yet: the common case
+            if kind is not None and not stat.S_ISDIR(kind):
+                # Never follow or replace an odd entry where the site goes (a link, a file): the operator must look.
                 return f"{self.workspace.rel(dest)} exists and is not a folder; move it away and retry"
             old = exchange_or_move(output, dest)
             if old is not None:
@@ -128,4 +172,38 @@ class Launcher:
         return None
 
     def discard(self, job: Job) -> None:
-        shutil.rmtree(job.cwd, ignore_errors=True)
+        """Remove the staging folder; on the helper thread when there is one (after the folders asked
+        for before it: a relaunch of the same attempt makes its folder anew only once this is gone)."""
+        if self._helper is None:
+            _remove(str(job.cwd))
+        else:
+            self._helper.submit(_remove, str(job.cwd))
+
+    def settle(self) -> None:
+        """Wait for the helper's folder work (the run ends: its staging folder goes next, whole)."""
+        if self._helper is not None:
+            self._helper.shutdown(wait=True)
+            self._helper = None
+            self._prepared.clear()
+
+
+def _remove(folder: str) -> None:
+    try:
+        os.rmdir(folder)  # empty once its output moved into place: one system call, not a tree walk
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _make_folder(path: str, exist_ok: bool = False, parents: bool = True) -> None:
+    """``Path(path).mkdir(parents=parents, exist_ok=exist_ok)``, step for step, for a path given as a string."""
+    try:
+        os.mkdir(path)
+    except FileNotFoundError:
+        parent = os.path.dirname(path)
+        if not parents or parent == path:
+            raise
+        _make_folder(parent, exist_ok=True)
+        _make_folder(path, exist_ok, parents=False)
+    except OSError:
+        if not exist_ok or not os.path.isdir(path):
+            raise

@@ -20,6 +20,9 @@ from .. import proc
 from .executor import Ended, Job, Running
 
 
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")  # what psutil divides the start ticks by
+
+
 @dataclass
 class _Process:
     job: Job
@@ -70,6 +73,7 @@ class LocalExecutor:
         self.processes: dict[str, _Process] = {}
         self.wakeup = None
         self.ended: list[Ended] = []
+        self._boot_time: tuple[float, float] | None = None  # (when read, psutil.boot_time())
 
     def open(self, wakeup) -> None:
         self.wakeup = wakeup
@@ -79,21 +83,40 @@ class LocalExecutor:
         now = time.monotonic()
         # The prompt goes in through a pipe and the log is opened once (header, then the agent's
         # output): the launch path runs once per agent (bench/dispatch.py).
-        with _prompt_stdin(job.prompt, job.cwd) as stdin, open(job.log_path, "ab") as log:
-            log.write(job.header)
-            log.flush()
-            popen = proc.spawn(job.argv, cwd=job.cwd, env=job.env, stdin=stdin, stdout=log)
+        with _prompt_stdin(job.prompt, job.cwd) as stdin:
+            log = os.open(job.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o666)  # as open("ab")
+            try:
+                os.write(log, job.header)
+                popen = proc.spawn(job.argv, cwd=job.cwd, env=job.env, stdin=stdin, stdout=log)
+            finally:
+                os.close(log)
         process = _Process(job=job, popen=popen, deadline=now + job.timeout)
         try:
-            import psutil
-
-            process.create_time = psutil.Process(popen.pid).create_time()
+            process.create_time = self._create_time(popen.pid)
         except Exception:  # it may already have exited: the pidfd/wait path handles that
             process.create_time = 0.0
         process.pidfd = proc.open_pidfd(popen.pid)
         if process.pidfd is not None and self.wakeup is not None:
             self.wakeup.watch(process.pidfd, popen.pid)
         self.processes[job.key] = process
+
+    def _create_time(self, pid: int) -> float:
+        """``psutil.Process(pid).create_time()``, by psutil's own formula (start ticks from
+        /proc/<pid>/stat over CLOCK_TICKS, plus the boot time) in one read: psutil also reads
+        /proc/stat for the boot time on every call, and this runs once per agent (issue 13). The boot
+        time is read again once a second, as a clock step moves it."""
+        import psutil
+
+        now = time.monotonic()
+        if self._boot_time is None or now - self._boot_time[0] >= 1.0:
+            self._boot_time = (now, psutil.boot_time())
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as handle:
+                data = handle.read()
+        except OSError:
+            return psutil.Process(pid).create_time()  # not Linux's /proc: ask psutil
+        ticks = float(data[data.rfind(b")") + 2:].split()[19])
+        return ticks / _CLOCK_TICKS + self._boot_time[1]
 
     # -- deadlines ----------------------------------------------------------------------------
     def tick(self, now: float) -> list[str]:
