@@ -34,23 +34,8 @@ def atomic_write(path: Path, data: str | bytes, *, mode: int | None = None, dura
             mode = path.stat().st_mode & 0o7777
         except FileNotFoundError:
             mode = 0o644
+    tmp_name = _filled_temp(path, payload, mode, durable, "it is unchanged")
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise DiskFull(f"no space left on the device writing {path.name}; it is unchanged") from None
-        raise
-    try:
-        try:
-            view = memoryview(payload)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fchmod(fd, mode)
-            if durable:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
         os.replace(tmp_name, path)
     except BaseException as exc:
         # Never leave a half-written temporary behind, whatever went wrong.
@@ -168,6 +153,36 @@ def tree_size(path, since: float | None = None) -> tuple[int, int]:
     return total, recent
 
 
+def _filled_temp(path: Path, payload: bytes, mode: int, durable: bool, unchanged: str) -> str:
+    """A temporary file beside ``path`` holding ``payload`` (synced when ``durable``): the first half of
+    every all-or-nothing write. Nothing is left behind on failure; a full disk is DiskFull."""
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFull(f"no space left on the device writing {path.name}; {unchanged}") from None
+        raise
+    try:
+        try:
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fchmod(fd, mode)
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp_name)
+        except FileNotFoundError:
+            pass
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFull(f"no space left on the device writing {path.name}; {unchanged}") from None
+        raise
+    return tmp_name
+
+
 def write_new(path: Path, data: str | bytes, *, mode: int = 0o644) -> bool:
     """Create ``path`` holding ``data``, all or nothing; False, and nothing written, if it exists.
 
@@ -179,21 +194,8 @@ def write_new(path: Path, data: str | bytes, *, mode: int = 0o644) -> bool:
     if os.path.lexists(path):
         return False
     payload = data.encode() if isinstance(data, str) else data
+    tmp_name = _filled_temp(path, payload, mode, True, "nothing was written")
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise DiskFull(f"no space left on the device writing {path.name}; nothing was written") from None
-        raise
-    try:
-        try:
-            view = memoryview(payload)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fchmod(fd, mode)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
         try:
             os.link(tmp_name, path)
         except FileExistsError:

@@ -22,9 +22,11 @@ from __future__ import annotations
 import marshal
 import os
 import sys
-import tempfile
 import zlib
 from pathlib import Path
+
+from .errors import SmbError
+from .fs import atomic_write
 
 MIN_BYTES = 256 * 1024  # about 3,500 rows: below this a parse takes a few milliseconds
 # The format, the Python that wrote it (marshal's format is per version) and the parser's rules:
@@ -67,18 +69,6 @@ def save(path: Path, key: list[int], layout: dict) -> None:
     blob = MAGIC + zlib.crc32(payload).to_bytes(4, "big") + payload
     try:
         path.parent.mkdir(exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError:
+        atomic_write(path, blob, mode=0o644, durable=False)  # never torn; losing it costs one parse
+    except (OSError, SmbError):
         return
-    try:
-        with open(fd, "wb") as handle:
-            os.fchmod(fd, 0o644)  # readable like the registry it comes from (mkstemp makes 0600)
-            handle.write(blob)
-        os.replace(tmp_name, path)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp_name)
-        except OSError:
-            pass
-        if not isinstance(exc, OSError):
-            raise
