@@ -38,14 +38,7 @@ def atomic_write(path: Path, data: str | bytes, *, mode: int | None = None, dura
     try:
         os.replace(tmp_name, path)
     except BaseException as exc:
-        # Never leave a half-written temporary behind, whatever went wrong.
-        try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
-        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise DiskFull(f"no space left on the device writing {path.name}; it is unchanged") from None
-        raise
+        _discard(tmp_name, exc, path, "it is unchanged")
     if not durable:
         return
     try:
@@ -173,14 +166,19 @@ def _filled_temp(path: Path, payload: bytes, mode: int, durable: bool, unchanged
         finally:
             os.close(fd)
     except BaseException as exc:
-        try:
-            os.unlink(tmp_name)
-        except FileNotFoundError:
-            pass
-        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise DiskFull(f"no space left on the device writing {path.name}; {unchanged}") from None
-        raise
+        _discard(tmp_name, exc, path, unchanged)
     return tmp_name
+
+
+def _discard(tmp_name: str, exc: BaseException, path: Path, unchanged: str):
+    """Never leave a half-written temporary behind, whatever went wrong; a full disk is DiskFull."""
+    try:
+        os.unlink(tmp_name)
+    except FileNotFoundError:
+        pass
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        raise DiskFull(f"no space left on the device writing {path.name}; {unchanged}") from None
+    raise exc
 
 
 def write_new(path: Path, data: str | bytes, *, mode: int = 0o644) -> bool:

@@ -51,7 +51,7 @@ def test_the_claude_preset_builds_sites_and_records_cost_turns_and_class(workspa
 
 
 def test_a_usage_limit_holds_the_pool_counts_no_attempt_and_resumes_after_the_reset(workspace):
-    names = make_sites(workspace, 6, implement=agent_cmd("phases"), max_agents=3)
+    make_sites(workspace, 6, implement=agent_cmd("phases"), max_agents=3)
     reset = time.time() + 4
     result = run_smb(workspace, "implement", "--batch", "001",
                      env=claude_env(FAKE_PHASES=f"usage-limit@{reset},success"), timeout=90)
@@ -69,7 +69,6 @@ def test_a_usage_limit_holds_the_pool_counts_no_attempt_and_resumes_after_the_re
     assert holds.read(workspace) is None  # the hold file is gone once the probe got through
     limited = [e for e in events(workspace) if e.get("class") == "usage-limit"]
     assert limited and all(e["to"] == "D" for e in limited)
-    assert len(names) == 6
 
 
 def test_a_hold_written_by_one_run_is_respected_by_the_next_and_released_by_hand(workspace):
