@@ -48,6 +48,11 @@ def make_workspace(root: Path, count: int, jobs: int) -> list[str]:
 
 
 def timed(argv: list[str], **kwargs) -> tuple[float, subprocess.CompletedProcess]:
+    # Each dispatcher starts on a settled disk: the set-up just wrote thousands of files (and the
+    # round before deleted thousands, which this ext4's `discard` turns into device work). Without
+    # this, the first fsync of whoever runs next pays to commit all of it: smb, which fsyncs every
+    # registry write by contract, while GNU parallel and xargs never fsync.
+    os.sync()
     started = time.perf_counter()
     result = subprocess.run(argv, capture_output=True, text=True, **kwargs)
     return time.perf_counter() - started, result

@@ -90,11 +90,14 @@ class Agent:
             self.pidfd = None
 
 
-def spawn(argv: list[str], *, cwd: Path, env: dict[str, str], stdin, stdout) -> subprocess.Popen:
+def spawn(argv: list[str], *, cwd: Path, env: dict[str, str], stdin, stdout,
+          executable: str | None = None) -> subprocess.Popen:
     """Start ``argv`` without a shell, in a new session; ``stdin`` (the prompt) and ``stdout`` (its
-    log, stderr too) are open files the caller closes once the agent has them."""
+    log, stderr too) are open files the caller closes once the agent has them. ``executable``: the
+    program ``argv[0]`` names, already found on PATH (the agent still sees ``argv[0]``)."""
     return subprocess.Popen(
         argv,
+        executable=executable,
         cwd=cwd,
         env=env,
         stdin=stdin,

@@ -16,13 +16,17 @@ HEADER = "=== smb"
 def read_tail(path: Path, limit: int = 4096, start: int = 0) -> str:
     """The last ``limit`` bytes of the log after offset ``start``, as text ("" when unreadable)."""
     try:
-        with path.open("rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            size = handle.tell()
-            handle.seek(max(start, size - limit))
-            return handle.read().decode("utf-8", "replace")
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return ""
+    try:
+        size = os.fstat(fd).st_size
+        offset = max(start, size - limit)
+        return os.pread(fd, max(size - offset, 0), offset).decode("utf-8", "replace")
+    except OSError:
+        return ""
+    finally:
+        os.close(fd)
 
 
 def last_error_line(path: Path) -> str:

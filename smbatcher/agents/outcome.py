@@ -34,7 +34,7 @@ import json
 import os
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Iterable
 
@@ -142,9 +142,12 @@ class AgentReport:
 
     def as_event(self) -> dict:
         """The fields CONTRACTS.md adds to an attempt's "status" event."""
-        data = asdict(self)
+        data = {name: getattr(self, name) for name in _REPORT_FIELDS}  # scalars: no deep copy (asdict)
         data["class"] = data.pop("cls")
         return data
+
+
+_REPORT_FIELDS = tuple(f.name for f in fields(AgentReport))
 
 
 def _one_line(text: object, limit: int = MESSAGE_MAX) -> str:

@@ -32,6 +32,8 @@ class Job:
     header: bytes  # written to the log before the agent's own output
     timeout: float
     grace: float
+    log_rel: str = ""  # log_path as the operator types it from the workspace root
+    executable: str | None = None  # argv[0] found on PATH once per run (None: the executor searches)
 
 
 @dataclass

@@ -51,8 +51,17 @@ class Launcher:
         self._staging = str(self.staging_root)
         self._designs = str(workspace.designs)
         self._site_logs = str(workspace.logs / "sites")
+        self._site_logs_rel = workspace.rel(workspace.logs / "sites")
         self._run_env = {"SMB_PHASE": self.phase.name, "SMB_BATCH": self.batch, "SMB_ROOT": str(workspace.root),
                          "SMB_BRIEF": str(workspace.manifest(self.batch)), "SMB_RUN_ID": self.run_id}
+        # argv[0] looked up on the agents' PATH once, not by every launch: a failed execve per PATH
+        # entry before it costs the loop about a tenth of each launch (the child runs while it waits).
+        # Only a bare name found in an absolute folder: a path with a slash, or a PATH entry such as
+        # ".", means the staging folder to the agent's launch (its cwd), so those keep the search.
+        self._executable = None
+        if self.spec.argv and "/" not in self.spec.argv[0]:
+            found = shutil.which(self.spec.argv[0], path=self.base_env.get("PATH", os.defpath))
+            self._executable = found if found and os.path.isabs(found) else None
         self._helper = None  # the folder-making thread, started by the first prepare()
         self._prepared: dict = {}  # job key -> Future of _folders()
 
@@ -102,6 +111,10 @@ class Launcher:
             pass  # the executor's own open says what is wrong
         return design_text
 
+    def log_rel(self, domain: str, attempt: int) -> str:
+        """``workspace.rel(workspace.site_log(...))`` as one string join: it runs once per agent."""
+        return f"{self._site_logs_rel}/{domain}/{self.phase.name}-{attempt}.log"
+
     def job(self, domain: str, attempt: int) -> Job:
         phase = self.phase.name
         name = f"{domain}-{phase}-{attempt}"
@@ -127,7 +140,8 @@ class Launcher:
         return Job(key=name, domain=domain, phase=phase, attempt=attempt, argv=list(self.spec.argv), env=env,
                    cwd=staging_path, output=Path(output), prompt=prompt.encode("utf-8"),
                    log_path=Path(f"{self._site_logs}/{domain}/{phase}-{attempt}.log"), header=header,
-                   timeout=self.timeout, grace=self.grace)
+                   timeout=self.timeout, grace=self.grace, log_rel=self.log_rel(domain, attempt),
+                   executable=self._executable)
 
     def has_output(self, job: Job) -> bool:
         """Whether the agent left the phase's expected output (before anything is moved)."""

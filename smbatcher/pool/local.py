@@ -87,7 +87,8 @@ class LocalExecutor:
             log = os.open(job.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o666)  # as open("ab")
             try:
                 os.write(log, job.header)
-                popen = proc.spawn(job.argv, cwd=job.cwd, env=job.env, stdin=stdin, stdout=log)
+                popen = proc.spawn(job.argv, cwd=job.cwd, env=job.env, stdin=stdin, stdout=log,
+                                   executable=job.executable)
             finally:
                 os.close(log)
         process = _Process(job=job, popen=popen, deadline=now + job.timeout)

@@ -405,7 +405,7 @@ class Pool:
             self.reporter.line(f"{self.hold.describe()} has passed: launching one probe")
         for domain in domains:
             attempt = self.claim_attempt.get(domain, 1)
-            log = self.workspace.rel(self.workspace.site_log(domain, self.phase.name, attempt))
+            log = self.launcher.log_rel(domain, attempt)
             try:
                 job = self.launcher.job(domain, attempt)
             except SiteProblem as exc:
@@ -446,14 +446,14 @@ class Pool:
                 self.reporter.line(f"internal error finishing {agent.job.domain}: {type(exc).__name__}: {exc}; "
                                    "its site is returned, the attempt not counted")
                 self.pending.append(Outcome(agent.job.domain, "stopped", agent.job.attempt, 0.0,
-                                            log=self.workspace.rel(agent.job.log_path), counted=False))
+                                            log=agent.job.log_rel, counted=False))
 
     def _finish_agent(self, agent: LiveAgent, ended: Ended) -> None:
         from ..agents.outcome import classify
 
         job = agent.job
         seconds = time.monotonic() - agent.started
-        log_rel = self.workspace.rel(job.log_path)
+        log_rel = job.log_rel
         outcome = Outcome(job.domain, "failed", job.attempt, seconds, exit_code=ended.exit_code, log=log_rel)
         if ended.stopped:
             outcome.kind, outcome.failure_class = "stopped", classes.STOPPED
@@ -495,8 +495,11 @@ class Pool:
         verdict = "ok" if outcome.kind == "ok" else f"{outcome.failure_class or outcome.kind}: {outcome.error}"
         line = f"\n=== smb end {job.domain} attempt {job.attempt}: {verdict} ({outcome.seconds:.1f}s)\n"
         try:
-            with open(job.log_path, "ab") as log:
-                log.write(line.encode("utf-8", "replace"))
+            log = os.open(job.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o666)  # as open("ab")
+            try:
+                os.write(log, line.encode("utf-8", "replace"))
+            finally:
+                os.close(log)
         except OSError:
             pass  # the registry and the event log carry the verdict too
 
