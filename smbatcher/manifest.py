@@ -49,18 +49,26 @@ def new_manifest_text(batch: str, brief: str = "") -> str:
     return f"# Batch {batch}\n\n{brief}\n\n{_HEADING}\n\n"
 
 
+def read_manifest_text(path) -> str:
+    """A manifest's text as it is on disk, line endings included (``add_domains`` keeps them)."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        return handle.read()
+
+
 def add_domains(text: str, domains: list[str]) -> str:
-    """Append domains to the ``## Domains`` section (created if missing), keeping everything else."""
+    """Append domains to the ``## Domains`` section (created if missing), keeping everything else,
+    and writing the new lines with the file's own line ending (CRLF stays CRLF)."""
     present = set(parse_manifest(text).domains)
     new = [d for d in domains if d not in present]
     if not new:
         return text
-    bullets = "".join(f"- {d}\n" for d in new)
+    eol = "\r\n" if "\r\n" in text else "\n"
+    bullets = "".join(f"- {d}{eol}" for d in new)
     lines = text.splitlines(keepends=True)
     start = next((i for i, line in enumerate(lines) if line.strip().lower() == _HEADING.lower()), None)
     if start is None:
-        body = text if text.endswith("\n") or not text else text + "\n"
-        return f"{body}\n{_HEADING}\n\n{bullets}"
+        body = text if text.endswith("\n") or not text else text + eol
+        return f"{body}{eol}{_HEADING}{eol}{eol}{bullets}"
     end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
     # Insert after the section's last non-blank line.
     insert_at = end
@@ -68,9 +76,9 @@ def add_domains(text: str, domains: list[str]) -> str:
         insert_at -= 1
     head = "".join(lines[:insert_at])
     if head and not head.endswith("\n"):
-        head += "\n"
+        head += eol
     if insert_at == start + 1:
-        head += "\n"
+        head += eol
     tail = "".join(lines[insert_at:])
     return head + bullets + tail
 

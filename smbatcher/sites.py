@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import UsageError
-from .manifest import add_domains, new_manifest_text
+from .manifest import add_domains, new_manifest_text, read_manifest_text
 from .lifecycle import STATUSES
 from .registry import BadValue, Registry, bad_cell_text, normalize_batch, normalize_domain
 from .store import Store
@@ -85,7 +85,7 @@ def add_sites(store: Store, domains: list[str], batch: str, *, skip_existing: bo
         manifest_path = store.workspace.manifest(batch)
         if result.added or not manifest_path.exists():
             try:
-                text = manifest_path.read_text(encoding="utf-8")
+                text = read_manifest_text(manifest_path)
             except FileNotFoundError:
                 text = new_manifest_text(batch)
             txn.write_manifest(manifest_path, add_domains(text, result.added))

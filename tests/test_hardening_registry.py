@@ -150,6 +150,21 @@ def test_a_write_keeps_every_line_ending(workspace: Workspace, smb):
     assert after[9].startswith(b"| e.dev | 001 | - |") and after[9].endswith(b" |\r\n"), after[9]
 
 
+def test_adding_to_a_crlf_manifest_keeps_its_line_endings(workspace: Workspace, smb):
+    """A batch manifest saved by a Windows editor: `smb add` appends its domain with CRLF and leaves
+    every other byte as it was (no silent conversion of the operator's file to LF)."""
+    original = (b"# Batch 007\r\n\r\nBrief: bakeries in Lyon.\r\n\r\n## Domains\r\n\r\n"
+                b"- a.dev\r\n- b.dev\r\n\r\n## Notes\r\nkeep me\r\n")
+    manifest = workspace.manifest("007")
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    manifest.write_bytes(original)
+    proc = smb("add", "c.dev", "--batch", "7")
+    assert proc.returncode == 0, proc.stderr
+    after = manifest.read_bytes()
+    assert after == original.replace(b"- b.dev\r\n", b"- b.dev\r\n- c.dev\r\n"), after
+    assert parse_manifest(after.decode()).domains == ("a.dev", "b.dev", "c.dev")
+
+
 # -- order of effects -------------------------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 
 from ..lifecycle import FINISHED, IMPLEMENTED, batch_key
-from ..manifest import add_domains, read_manifests
+from ..manifest import add_domains, read_manifest_text, read_manifests
 from .base import DoctorContext, Finding
 from .evidence import status_from_disk
 
@@ -88,7 +88,7 @@ class Finalization:
             for batch, domains in self._unlisted(ctx, manifests).items():
                 path = ctx.workspace.manifest(batch)
                 try:
-                    text = path.read_text(encoding="utf-8")
+                    text = read_manifest_text(path)
                 except FileNotFoundError:
                     from ..manifest import new_manifest_text
 
