@@ -43,10 +43,11 @@ class RegistryInvalid(UsageError):
         self.problems = problems
         first = "; ".join(str(p) for p in problems[:3])
         more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
-        super().__init__(
-            f"{path} does not parse cleanly: {first}{more}; "
-            "nothing was written (repair with: smb doctor --scenario registry-duplicates --fix)"
-        )
+        if any(getattr(p, "by_hand", False) for p in problems):  # its header: doctor cannot choose
+            remedy = "edit its header line by hand, or restore a copy from .smbatcher/backups/"
+        else:
+            remedy = "repair with: smb doctor --scenario registry-duplicates --fix"
+        super().__init__(f"{path} does not parse cleanly: {first}{more}; nothing was written ({remedy})")
 
 
 class LockTimeout(SmbError):

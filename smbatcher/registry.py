@@ -125,6 +125,7 @@ def cell_text(value: str) -> str:
 class Problem:
     line: int  # 1-based line number in the file, 0 when it concerns the whole file
     message: str
+    by_hand: bool = False  # the header itself: only a person can say which column was meant
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.message}" if self.line else self.message
@@ -683,15 +684,16 @@ def _parse_lines(text: str) -> Registry:
     columns = reg.column_index
     for name in REQUIRED:
         if name not in columns:
-            reg.problems.append(Problem(start + 1, f"missing required column '{name}'"))
+            reg.problems.append(Problem(start + 1, f"missing required column '{name}'", by_hand=True))
     for name in KNOWN:
         # Two `status` columns: smb would read one cell and awk or a reader the other (issue 8).
         positions = [i + 1 for i, column in enumerate(reg.columns) if column == name]
         if len(positions) > 1:
             reg.problems.append(Problem(start + 1, f"column '{name}' appears {len(positions)} times "
-                                        f"(columns {', '.join(map(str, positions))}); rename or remove one by hand"))
+                                        f"(columns {', '.join(map(str, positions))}); rename or remove one by hand",
+                                        by_hand=True))
     if reg.columns and reg.columns[0] != "domain" and "domain" in columns:
-        reg.problems.append(Problem(start + 1, "column 'domain' must come first"))
+        reg.problems.append(Problem(start + 1, "column 'domain' must come first", by_hand=True))
     end = start + 1
     if end < len(lines) and _is_table_line(lines[end]) and _is_align_line(lines[end]):
         reg.align = lines[end]

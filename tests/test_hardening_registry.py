@@ -295,7 +295,13 @@ def test_two_status_columns_make_the_registry_malformed(workspace: Workspace, sm
     assert "line 3" in warning and "column 'status' appears 2 times" in warning, warning
     line = assert_one_line_error(smb("set-status", "a.dev", "--status", "I"), 2)
     assert "line 3" in line and "column 'status'" in line, line
+    # Only a person can say which column was meant: the error sends them to the header, not to a
+    # doctor fix that cannot choose, and doctor --fix says the same and changes nothing.
+    assert "by hand" in line and "doctor" not in line, line
     assert_one_line_error(smb("add", "c.dev", "--batch", "1"), 2)
+    doctor = smb("doctor", "--scenario", "registry-duplicates", "--fix")
+    assert doctor.returncode == 1, doctor.stdout + doctor.stderr  # found, not fixed; not "could not run"
+    assert "fixed by hand" in doctor.stdout and "Traceback" not in doctor.stderr, doctor.stdout
     assert workspace.registry.read_text() == text
 
 

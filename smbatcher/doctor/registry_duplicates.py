@@ -121,6 +121,12 @@ class RegistryDuplicates:
             if have != listed:
                 mismatched.append(batch)
         finding.data.update(problems=len(problems), rows=len(registry.rows))
+        by_hand = [p for p in problems if p.by_hand]
+        if by_hand:
+            return finding.conclude(
+                fail=f"the registry's header must be fixed by hand: {by_hand[0]}; writers refuse it",
+                fix=f"edit line {by_hand[0].line} of {ctx.workspace.rel(ctx.workspace.registry)} by hand "
+                    "(or restore a copy from .smbatcher/backups/); --fix cannot choose which column was meant")
         if problems:
             dupes = sum(1 for p in problems if "duplicate domain" in p.message)
             return finding.conclude(
@@ -133,8 +139,8 @@ class RegistryDuplicates:
 
     def repair(self, ctx: DoctorContext, finding: Finding) -> list[str]:
         with ctx.store.transaction(actor="doctor", strict=False) as txn:
-            if not txn.registry.problems:
-                return []
+            if not txn.registry.problems or any(p.by_hand for p in txn.registry.problems):
+                return []  # nothing to do, or nothing doctor may decide: the finding says what to edit
             fixed, notes = repaired_registry(ctx, txn.registry)
             text = serialize(fixed)
             remaining = parse(text).problems
