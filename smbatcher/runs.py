@@ -47,6 +47,18 @@ _SHAPE = {"run_id": (str,), "pid": (int,), "create_time": (int, float), "host": 
           "batch": (str,)}
 _AGENT_SHAPE = {"domain": (str,), "pid": (int,), "create_time": (int, float), "attempt": (int,),
                 "started": (int, float)}
+# Optional fields: one of the wrong type reads as its default (a hand-edited or foreign record must
+# not break `smb status` or the dashboard over a cost or a breaker state).
+_OPTIONAL = {"wave": ((int,), None), "exit_code": ((int,), None), "log": ((str,), ""), "done": ((int,), 0),
+             "failed": ((int,), 0), "total": ((int,), 0), "executor": ((str,), "local"),
+             "cost_usd": ((int, float), 0.0), "breaker": ((dict,), {}), "halted": ((dict,), None)}
+_AGENT_OPTIONAL = {"phase": ((str,), ""), "action": ((str,), ""), "turn": ((int,), 0),
+                   "cost_usd": ((int, float), 0.0), "worker": ((str,), "")}
+
+
+def _typed(data: dict, optional: dict) -> dict:
+    return {key: data[key] if type(data[key]) in types else default
+            for key, (types, default) in optional.items() if key in data}
 
 
 @dataclass
@@ -95,9 +107,13 @@ class RunRecord:
         for item in raw_agents:
             if not isinstance(item, dict) or any(type(item.get(k)) not in t for k, t in _AGENT_SHAPE.items()):
                 raise ValueError("an agent entry of the wrong shape")
-            agents.append(AgentRecord(**{k: v for k, v in item.items() if k in AgentRecord.__dataclass_fields__}))
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k != "agents"}
-        record = cls(agents=agents, **known)
+            agents.append(AgentRecord(**{k: item[k] for k in _AGENT_SHAPE}, **_typed(item, _AGENT_OPTIONAL)))
+        known = {k: data[k] for k in _SHAPE}
+        if isinstance(data.get("started"), (int, float)):
+            known["started"] = data["started"]
+        if "ended" in data:
+            known["ended"] = data["ended"]
+        record = cls(agents=agents, **known, **_typed(data, _OPTIONAL))
         if record.ended is not None and not isinstance(record.ended, (int, float)):
             raise ValueError("ended is not a time")
         return record

@@ -92,6 +92,28 @@ def test_live_run_shows_its_agents_with_their_latest_action(ws):
     assert "Write index.html" in site  # the site page names its live agent too
 
 
+def test_a_live_run_with_wrong_typed_optional_fields_still_shows(ws):
+    """A hand-edited record: its identity is sound, its cost, breaker and counts are not. The run
+    still shows, read as `smb status` reads it (runs.RunRecord), the bad fields as their defaults."""
+    agents = [{"domain": S[5], "pid": os.getpid(), "create_time": create_time(os.getpid()), "attempt": 1,
+               "started": time.time() - 30, "action": ["not", "text"], "cost_usd": "lots", "turn": "3"}]
+    path = write_run(ws, "implement-001-edited", os.getpid(), create_time(os.getpid()), agents=agents)
+    data = json.loads(path.read_text())
+    data.update(cost_usd="lots", breaker="open", halted=7, done="many", wave="two", executor=None)
+    path.write_text(json.dumps(data))
+    http = client(ws)
+    page = http.get("/")
+    assert page.status_code == 200 and "implement-001-edited" in page.text
+    live = http.get("/api/overview").json()["runs"]["live"]
+    assert [r["run_id"] for r in live] == ["implement-001-edited"]
+    assert live[0]["cost_usd"] == 0.0 and live[0]["breaker"] == {} and live[0]["done"] == 0
+    assert live[0]["agents"][0]["domain"] == S[5] and live[0]["agents"][0]["action"] == ""
+    status = subprocess.run([sys.executable, "-m", "smbatcher", "status", "--root", str(ws.root)],
+                            capture_output=True, text=True, timeout=60)
+    assert status.returncode == 0 and "implement-001-edited" in status.stdout, status.stdout + status.stderr
+    assert "ignoring" not in status.stderr and "Traceback" not in status.stderr, status.stderr
+
+
 def test_a_dead_run_and_its_stale_claims_are_flagged(ws):
     pid, ctime = dead_process_identity()
     write_run(ws, "implement-001-dead", pid, ctime)

@@ -25,48 +25,20 @@ from typing import Iterator
 
 from .. import events as event_log
 from .. import holds
+from ..runs import RunRecord
 from ..workspace import Workspace
 from .eventlog import EventDigest, EventReader
 from .snapshot import RegistrySnapshot, snapshot_of
-from .values import Identity, batch_key, identity, number, text
+from .values import Identity, batch_key, identity
 
 SYNC_LOAD_BYTES = 4_000_000  # a larger event log is read in the background the first time (~25,000 lines)
 
 
 @dataclass
-class AgentView:
-    domain: str
-    pid: int
-    attempt: int
-    started: float
-    phase: str = ""
-    action: str = ""
-    turn: int = 0
-    cost_usd: float = 0.0
-    worker: str = ""
+class RunView(RunRecord):
+    """A run record as ``smb status`` reads it (``runs.RunRecord.from_dict``: one reader of the
+    format), its batch as the registry keys it, and whether it is alive."""
 
-
-@dataclass
-class RunView:
-    run_id: str
-    pid: int
-    create_time: float
-    host: str
-    phase: str
-    batch: str
-    wave: int | None
-    started: float
-    ended: float | None
-    exit_code: int | None
-    log: str
-    done: int
-    failed: int
-    total: int
-    agents: list[AgentView]
-    executor: str = "local"
-    cost_usd: float = 0.0
-    breaker: dict | None = None
-    halted: dict | None = None
     alive: bool = False
 
     def as_json(self) -> dict:
@@ -75,46 +47,21 @@ class RunView:
         return data
 
 
-def _int(value, default: int = 0) -> int:
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
-
-
 def run_view(data: dict) -> RunView | None:
-    run_id = data.get("run_id")
-    if not isinstance(run_id, str) or not run_id:
+    """The view of one record; None for a record of the wrong shape (``smb status`` ignores it too)."""
+    try:
+        record = RunRecord.from_dict(data)
+    except (TypeError, ValueError):
         return None
-    agents = []
-    for item in data.get("agents") or []:
-        if not isinstance(item, dict) or not isinstance(item.get("domain"), str):
-            continue
-        agents.append(AgentView(domain=item["domain"], pid=_int(item.get("pid")), attempt=_int(item.get("attempt")),
-                                started=number(item.get("started")), phase=text(item.get("phase")),
-                                action=text(item.get("action")), turn=_int(item.get("turn")),
-                                cost_usd=number(item.get("cost_usd")), worker=text(item.get("worker"))))
-    wave = data.get("wave")
-    ended = data.get("ended")
-    exit_code = data.get("exit_code")
-    breaker = data.get("breaker") if isinstance(data.get("breaker"), dict) else None
-    halted = data.get("halted") if isinstance(data.get("halted"), dict) else None
-    return RunView(run_id=run_id, pid=_int(data.get("pid")), create_time=number(data.get("create_time")),
-                   host=text(data.get("host")), phase=text(data.get("phase")),
-                   batch=batch_key(text(data.get("batch"))), wave=_int(wave) if wave is not None else None,
-                   started=number(data.get("started")), ended=number(ended) if ended is not None else None,
-                   exit_code=_int(exit_code) if exit_code is not None else None, log=text(data.get("log")),
-                   done=_int(data.get("done")), failed=_int(data.get("failed")), total=_int(data.get("total")),
-                   agents=agents, executor=text(data.get("executor"), "local") or "local",
-                   cost_usd=number(data.get("cost_usd")), breaker=breaker, halted=halted)
+    view = RunView(**record.__dict__)
+    view.batch = batch_key(view.batch)
+    return view
 
 
 def run_alive(view: RunView) -> bool:
-    """The same test as ``smb status`` (runs.RunRecord.alive): pid *and* create time, not a zombie."""
-    from ..runs import RunRecord
-
-    if view.ended is not None:
-        return False
-    record = RunRecord(run_id=view.run_id, pid=view.pid, create_time=view.create_time, host=view.host,
-                       phase=view.phase, batch=view.batch)
-    return record.alive()
+    """The same test as ``smb status``: pid *and* create time, not a zombie (``RunRecord.alive``;
+    the view's own ``alive`` is the cached answer)."""
+    return RunRecord.alive(view)
 
 
 # -- the whole workspace ---------------------------------------------------------------------------
