@@ -59,6 +59,12 @@ class NotDurable(OSError):
     """
 
 
+def open_append(path) -> int:
+    """``open(path, "ab")`` as a bare descriptor (close-on-exec): the per-agent logs are opened this way
+    on the pool's hot path, where a Python file object costs more than the write it carries."""
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o666)
+
+
 def os_error(exc: OSError, shown: str, doing: str = "write") -> SmbError:
     """One line naming the path and what to do, with the documented exit code, for an OSError on ``shown``.
 

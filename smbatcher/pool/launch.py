@@ -16,7 +16,7 @@ from pathlib import Path
 from string import Template
 
 from ..agents.presets import AgentSpec, agent_env
-from ..fs import exchange_or_move
+from ..fs import exchange_or_move, open_append
 from ..lifecycle import IMPLEMENT, Phase
 from ..units import utc_stamp
 from ..workspace import Workspace
@@ -105,8 +105,7 @@ class Launcher:
         # The log file too (as `open(path, "ab")` would make it): the executor then opens a file
         # that exists, which costs no journal wait on the loop's thread.
         try:
-            os.close(os.open(f"{log_dir}/{self.phase.name}-{attempt}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND,
-                             0o666))
+            os.close(open_append(f"{log_dir}/{self.phase.name}-{attempt}.log"))
         except OSError:
             pass  # the executor's own open says what is wrong
         return design_text

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from .. import proc
+from ..fs import open_append
 from .executor import Ended, Job, Running
 
 
@@ -84,7 +85,7 @@ class LocalExecutor:
         # The prompt goes in through a pipe and the log is opened once (header, then the agent's
         # output): the launch path runs once per agent (bench/dispatch.py).
         with _prompt_stdin(job.prompt, job.cwd) as stdin:
-            log = os.open(job.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o666)  # as open("ab")
+            log = open_append(job.log_path)
             try:
                 os.write(log, job.header)
                 popen = proc.spawn(job.argv, cwd=job.cwd, env=job.env, stdin=stdin, stdout=log,

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from .. import holds
 from ..errors import EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM, RegistryInvalid, SmbError, UsageError
+from ..fs import open_append
 from ..lifecycle import PARKED, RANK, UNCLAIM
 from ..manifest import parse_manifest
 from ..proc import own_create_time
@@ -495,7 +496,7 @@ class Pool:
         verdict = "ok" if outcome.kind == "ok" else f"{outcome.failure_class or outcome.kind}: {outcome.error}"
         line = f"\n=== smb end {job.domain} attempt {job.attempt}: {verdict} ({outcome.seconds:.1f}s)\n"
         try:
-            log = os.open(job.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o666)  # as open("ab")
+            log = open_append(job.log_path)
             try:
                 os.write(log, line.encode("utf-8", "replace"))
             finally:
