@@ -116,9 +116,17 @@ def test_a_hanging_api_is_bounded_by_the_presets_timeouts(claude_cli, claude_moc
 
 
 def test_an_agent_killed_while_the_api_hangs_is_an_outage(claude_cli, claude_mock, preset, tmp_path):
+    from support.claude import finish_agent, launch_agent
+    from support.waiting import wait_for
+
     mock = claude_mock("hang")
-    run = run_agent(preset, mock, claude_env(mock, claude_cli, tmp_path / "home"),
-                    tmp_path / "lotus.dev-implement-1", timeout=3)
+    agent = launch_agent(preset, mock, claude_env(mock, claude_cli, tmp_path / "home"),
+                         tmp_path / "lotus.dev-implement-1")
+    # Killed once it is really waiting on the API: its init line written and its request at the mock
+    # (a fixed 3 s could end a CLI still starting on a loaded machine, before any JSON: no outage).
+    wait_for(lambda: mock.requests() and '"subtype":"init"' in agent.log_path.read_text(errors="replace"), 60,
+             "the CLI's init line and its request, left hanging by the mock")
+    run = finish_agent(agent, timeout=0)  # at once: the group gets SIGTERM, as at a timeout
     assert run.timed_out
     assert run.report.cls == OUTAGE, (run.report, run.log[-2000:])
 

@@ -100,7 +100,10 @@ def test_a_hold_that_keeps_coming_back_stops_at_max_hold_with_exit_1(workspace):
 
 def test_a_rate_limit_backs_off_without_counting_then_succeeds(workspace):
     names = make_sites(workspace, 2, implement=agent_cmd("phases"), max_agents=2, breaker_cooldown="1s")
-    until = time.time() + 1.5
+    # The rate limit lasts until `until`, measured from before smb starts: the first agents must see it,
+    # so the window covers smb's start-up and the agents' on a loaded 2-core CI machine (a few tenths of
+    # a second when idle), not just an idle one's. Relaunches after each 1 s backoff meet it again.
+    until = time.time() + 5
     result = run_smb(workspace, "implement", "--batch", "001",
                      env=claude_env(FAKE_PHASES=f"rate-limit@{until},success"), timeout=60)
     assert result.returncode == 0, explain(result)

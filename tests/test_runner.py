@@ -210,8 +210,14 @@ def test_crashed_half_site_leaves_the_good_site_byte_for_byte(workspace):
 def test_two_concurrent_runs_share_the_batch_and_never_run_a_site_twice(workspace, runners):
     names = make_sites(workspace, 30, max_agents=6)
     marker = workspace.root / "marker.txt"
-    env = smb_env(FAKE_MARKER=str(marker), FAKE_SLEEP="0.2")
+    gate = workspace.root / "gate"
+    env = smb_env(FAKE_MARKER=str(marker), FAKE_SLEEP="0.2", FAKE_GATE=str(gate))
     runners += [start_smb(workspace, "implement", "--batch", "001", env=env) for _ in range(2)]
+    # The agents wait for the gate until both runs have a full pool (6 + 6 agents started): on a loaded
+    # machine the first run to start could otherwise build the whole batch before the other one claims.
+    wait_for(lambda: sum(1 for line in marker_lines(marker) if line[0] == "start") >= 12
+             or any(process.poll() is not None for process in runners), 60, "both runs to start six agents")
+    gate.touch()
     results = [collect(process) for process in runners]
     for result in results:
         assert result.returncode == 0, explain(result)
@@ -257,6 +263,14 @@ def test_breaker_stops_an_outage_from_burning_every_sites_attempts(workspace, ru
 # -- background runs ----------------------------------------------------------------------
 
 
+def _ended(process: psutil.Process) -> bool:
+    """Exited (a zombie counts); also when it is reaped between the two questions (NoSuchProcess)."""
+    try:
+        return not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
 def test_bg_returns_at_once_and_the_run_finishes_in_the_background(workspace, tag):
     names = make_sites(workspace, 4, max_agents=2)
     gate = workspace.root / "gate"
@@ -277,7 +291,7 @@ def test_bg_returns_at_once_and_the_run_finishes_in_the_background(workspace, ta
     assert os.readlink(f"/proc/{pid}/fd/0") == "/dev/null"
     gate.touch()
     wait_for(lambda: set(statuses(workspace).values()) == {"I"}, 60, "the background run to build every site")
-    wait_for(lambda: not process.is_running() or process.status() == psutil.STATUS_ZOMBIE, 30, "the run to exit")
+    wait_for(lambda: _ended(process), 30, "the run to exit")
     text = (workspace.root / log).read_text()
     assert all(re.search(rf"OK {re.escape(name)} \d", text) for name in names), text
     (record,) = run_files(workspace)
@@ -293,6 +307,9 @@ def test_stop_ends_a_bg_run_and_returns_its_claims(workspace, tag):
     assert result.returncode == 0, explain(result)
     run_id = re.search(r"run (\S+), pid", result.stdout)[1]
     wait_for(lambda: len(marker_lines(marker)) == 3, 30, "three agents to start")
+    # The run records its agents in its run file after launching them, in its own time: an agent's
+    # marker line can come first, so `status` is asked once the file lists them.
+    wait_for(lambda: len(run_files(workspace)[0]["agents"]) == 3, 10, "the run file to list the agents")
     status = run_smb(workspace, "status", "--json")
     assert status.returncode == 0, status.stderr
     live = [r for r in json.loads(status.stdout)["runs"] if r["alive"]]

@@ -151,12 +151,17 @@ def test_cron_bare_environment_no_terminal_no_stdin(workspace, tmp_path, stdin):
 def test_nohup_run_survives_sighup_and_finishes(workspace, runners):
     names = make_sites(workspace, 8, max_agents=2)
     marker = workspace.root / "marker.txt"
+    gate = workspace.root / "gate"
+    # The first agents wait for the gate, opened only after the hang-up: the sites left (8 sites, 2 at a
+    # time) are launched after it whatever the machine's speed (a sleep per agent could let a loaded
+    # machine's runner launch them all before this test got to send the SIGHUP).
     runner = start_smb(workspace, "implement", "--batch", "001", prefix=["nohup"],
-                       env=smb_env(FAKE_MARKER=str(marker), FAKE_SLEEP="0.3"))
+                       env=smb_env(FAKE_MARKER=str(marker), FAKE_SLEEP="0.3", FAKE_GATE=str(gate)))
     runners.append(runner)
     wait_for(_started(marker, 1), 30, "the first agent")
     hung_up = time.time()
     os.kill(runner.pid, signal.SIGHUP)  # nohup exec'd the runner: same pid
+    gate.touch()
     result = collect(runner, timeout=60)
     out = result.stdout
     assert result.returncode == 0, explain(result)
