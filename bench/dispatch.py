@@ -8,7 +8,10 @@ logs each agent, verifies and moves every result into sites/ and writes the
 registry back; GNU parallel's --joblog is the fair comparison (a durable record
 per job). Target (issue 3): smb <= 0.5 x GNU parallel.
 
-    python bench/dispatch.py [--sites 1000] [--jobs 25] [--keep]
+    python bench/dispatch.py [--sites 1000] [--jobs 25] [--rounds 3] [--baseline-tree DIR] [--keep]
+
+With --baseline-tree DIR (a folder holding another copy of the `smbatcher` package, e.g. a
+`git worktree` of the commit before a change), that code is timed too, in each round, next to it.
 """
 
 from __future__ import annotations
@@ -67,19 +70,22 @@ def count_outputs(folder: Path) -> int:
     return sum(1 for _ in folder.glob("*/index.html"))
 
 
-def run_round(base: Path, args, env: dict, baselines: dict[str, dict] | None = None) -> dict[str, float]:
+def run_round(base: Path, args, env: dict, baselines: dict[str, dict] | None = None,
+              flip: bool = False) -> dict[str, float]:
     """One measurement of each dispatcher on a fresh workspace and fresh output folders.
 
     ``baselines``: name -> environment of other smb trees to time the same way (bench/scale.py
-    --baseline-tree puts the code from before a change on PYTHONPATH), each on its own workspace."""
+    --baseline-tree puts the code from before a change on PYTHONPATH), each on its own workspace;
+    ``flip``: time them before this tree (alternate rounds, so neither always goes first)."""
     names = make_workspace(base / "ws", args.sites, args.jobs)
     domain_list = base / "domains.txt"
     domain_list.write_text("\n".join(names) + "\n")
     results: dict[str, float] = {}
 
     # 1. smb (the whole command: interpreter start-up, claims, agents, verification, registry writes).
-    for label, smb_env, folder in [("smb implement", env, base / "ws")] + [
-            (name, other, base / f"ws-{n}") for n, (name, other) in enumerate((baselines or {}).items())]:
+    trees = [("smb implement", env, base / "ws")] + [
+        (name, other, base / f"ws-{n}") for n, (name, other) in enumerate((baselines or {}).items())]
+    for label, smb_env, folder in (trees[::-1] if flip else trees):
         if folder != base / "ws":
             make_workspace(folder, args.sites, args.jobs)
         smb_argv = [sys.executable, "-m", "smbatcher", "implement", "--batch", "001", "--max-agents",
@@ -125,18 +131,28 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of all three; medians are reported")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument("--profile", action="store_true", help="run smb under cProfile; print the top entries")
+    parser.add_argument("--baseline-tree", type=Path, help="a folder holding the smbatcher package to compare with")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="smb-bench-dispatch-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMB_")}
     env["NO_COLOR"] = "1"
+    baselines = {}
+    if args.baseline_tree is not None:
+        if not (args.baseline_tree / "smbatcher" / "__init__.py").is_file():
+            sys.exit(f"--baseline-tree: no smbatcher package in {args.baseline_tree}")
+        baselines["baseline implement"] = {**env, "PYTHONPATH": os.pathsep.join(
+            [str(args.baseline_tree.resolve())] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))}
     try:
         # The disk and the other core vary from minute to minute here: several interleaved rounds,
         # each dispatcher measured right after the others, and the median ratio of each round.
+        # Rounds are removed at the end, not between: on ext4 without a journal (these machines),
+        # every inode freed in the last minutes is skipped one by one when the next is allocated, so
+        # removing a round's 12,000 files made each file or folder created in the next round cost
+        # 0.7 ms instead of 0.05 ms. That timed the removal, not the dispatchers, and hit smb hardest:
+        # the SPEC's layout gives each agent three new inodes (its site and log folders, its log).
         rounds = []
         for n in range(args.rounds):
-            rounds.append(run_round(base / f"round-{n}", args, env))
-            if not args.profile:
-                shutil.rmtree(base / f"round-{n}", ignore_errors=True)
+            rounds.append(run_round(base / f"round-{n}", args, env, baselines, flip=n % 2 == 1))
         results = {name: statistics.median(r[name] for r in rounds) for name in rounds[0]}
         print(f"{args.sites} trivial agents, {args.jobs} at once ({os.cpu_count()} cores, "
               f"load {os.getloadavg()[0]:.2f}), median of {args.rounds} rounds")
@@ -144,10 +160,17 @@ def main() -> None:
             each = ", ".join(f"{r[name]:.2f}" for r in rounds)
             print(f"  {name:<26} {seconds:7.2f} s  {args.sites / seconds:7.0f} agents/s   ({each})")
         for name in results:
-            if name != "smb implement":
+            if name not in ("smb implement", "baseline implement"):
                 ratios = [r["smb implement"] / r[name] for r in rounds]
                 print(f"  smb / {name:<20} {statistics.median(ratios):7.2f}   "
                       f"(rounds: {', '.join(f'{x:.2f}' for x in ratios)})")
+        if "baseline implement" in results:
+            ratios = [r["smb implement"] / r["baseline implement"] for r in rounds]
+            print(f"  smb / baseline implement   {statistics.median(ratios):7.2f}   "
+                  f"(rounds: {', '.join(f'{x:.2f}' for x in ratios)})")
+            if "GNU parallel -j --joblog" in results:
+                before = statistics.median(r["baseline implement"] / r["GNU parallel -j --joblog"] for r in rounds)
+                print(f"  baseline / GNU parallel    {before:7.2f}")
         if "GNU parallel -j --joblog" in results:
             ratio = statistics.median(r["smb implement"] / r["GNU parallel -j --joblog"] for r in rounds)
             print(f"target smb <= 0.5 x GNU parallel: {'met' if ratio <= 0.5 else 'MISSED'} ({ratio:.2f})")
