@@ -86,6 +86,29 @@ def test_agent_gets_the_protocol_variables_and_the_prompt(workspace):
     assert not any(name in arg for arg in seen["argv"])  # nothing from a domain on the command line
 
 
+def test_every_agent_starts_in_an_empty_staging_folder_named_for_its_site(workspace):
+    # Staging folders of ended agents are reused (issue 13): one that an agent left a scratch file in
+    # must never reach the next agent, and each agent's folder carries its own site's name.
+    names = make_sites(workspace, 12)
+    seen = workspace.root / "seen.txt"
+    script = ("import os, sys; sys.stdin.read(); d = os.environ['SMB_DOMAIN']; "
+              "entries = sorted(os.listdir('.')); "
+              f"open({str(seen)!r}, 'a').write(f'{{d}} {{os.path.basename(os.getcwd())}} {{entries}}\\n'); "
+              "open('scratch.txt', 'w').write('x') if d.endswith(('0.dev', '2.dev', '4.dev')) else None; "
+              "open(os.path.join(os.environ['SMB_OUTPUT'], 'index.html'), 'w').write(d)")
+    result = run_smb(workspace, "implement", "--batch", "001", "--max-agents", "3",
+                     "--agent", shlex.join([sys.executable, "-c", script]))
+    assert result.returncode == 0, explain(result)
+    lines = [line.split(" ", 2) for line in seen.read_text().splitlines()]
+    assert sorted(domain for domain, _, _ in lines) == sorted(names)
+    for domain, folder, entries in lines:
+        assert folder == f"{domain}-implement-1" and entries == "['site']", (domain, folder, entries)
+    for name in names:
+        site = workspace.site_dir(name)
+        assert sorted(p.name for p in site.iterdir()) == ["index.html"] and (site / "index.html").read_text() == name
+    assert not workspace.tmp.exists() or not any(workspace.tmp.iterdir())
+
+
 # -- failures -----------------------------------------------------------------------------
 
 

@@ -327,7 +327,7 @@ class Pool:
     def _flush(self, claim: int = 0, final: bool = False) -> list[str]:
         """Write pending outcomes and make up to ``claim`` new claims, in one transaction."""
         if final and self.launcher is not None:
-            self.launcher.settle()  # folders still being removed: done before the run's staging folder goes
+            self.launcher.settle()  # the run's staging folder goes next, whole
         if not self.pending and not claim:
             return []
         claimed: list[str] = []
@@ -352,8 +352,6 @@ class Pool:
                         self.claim_attempt[domain] = count + 1
                         claimed.append(domain)
                 self.pending = []
-                if claimed and self.launcher is not None:  # their folders, made while the first ones launch
-                    self.launcher.prepare([(domain, self.claim_attempt[domain]) for domain in claimed])
                 if self.last_write_error:
                     self.reporter.line("registry writes succeed again")
                     self.last_write_error = None
