@@ -1,8 +1,8 @@
 """The ``smb`` console script. Kept tiny: it decides which front end to import.
 
-``smb list-sites`` goes to the lean fast path (no Typer, no Rich), ``smb status`` and
-``smb set-status`` to ``lean.py`` (no Typer); every other command, and their ``--help``, to the
-Typer app in ``cli/``.
+``smb list-sites`` goes to the lean fast path (no Typer, no Rich); ``smb status``,
+``smb set-status``, ``smb design``, ``smb implement`` and ``smb run`` to ``lean.py`` (no Typer);
+every other command, and their ``--help``, to the Typer app in ``cli/``.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         from .listing import main as list_sites_main
 
         return list_sites_main(args[1:])
-    if args[:1] in (["status"], ["set-status"]) and "--help" not in args and "-h" not in args:
+    if args[:1] in (["status"], ["set-status"], ["design"], ["implement"], ["run"]) \
+            and "--help" not in args and "-h" not in args:
         from .lean import main as lean_main  # without Typer (issue 13); None: Typer reads this line
 
         code = lean_main(args)

@@ -1,7 +1,9 @@
-"""``smb status`` and ``smb set-status`` without Typer (issue 13).
+"""``smb status``, ``smb set-status``, ``smb design``, ``smb implement`` and ``smb run`` without Typer
+(issue 13).
 
-Scripts and cron call these one-shot commands on registries of 100,000 rows, and importing the
-Typer app (Click, Pydantic) costs as much as the whole command. ``entry.py`` routes them here, as
+Scripts and cron call the first two on registries of 100,000 rows, and importing the Typer app
+(Click, Pydantic) and reading its options costs as much as the whole command; the run commands paid
+the same quarter of a second before their first agent started. ``entry.py`` routes them here, as
 it routes ``smb list-sites`` to ``listing.py``. This parser accepts only what the Typer command
 accepts, read the same way; for anything else (``--help``, ``--watch``, an unknown or missing
 option, a value argparse would read otherwise) ``main`` returns None and ``entry.py`` runs the Typer
@@ -13,7 +15,8 @@ from __future__ import annotations
 
 from .errors import EXIT_FAILED, guarded
 
-COMMANDS = ("status", "set-status")
+COMMANDS = ("status", "set-status", "design", "implement", "run")
+RUNS = ("design", "implement", "run")
 
 
 class _Refused(Exception):
@@ -35,6 +38,20 @@ def parse_args(argv: list[str]):
     parser.add_argument("--verbose", "-v", action="store_true")
     if command == "status":
         parser.add_argument("--batch", "-b")
+    elif command in RUNS:  # the options of cli/runs.py, read as Click reads them
+        parser.add_argument("--batch", "-b")
+        parser.add_argument("--max-agents", "-n", type=int)
+        parser.add_argument("--wave", "-w", type=int)
+        parser.add_argument("--sites")
+        parser.add_argument("--redo", action="store_true")
+        parser.add_argument("--timeout")
+        parser.add_argument("--retries", type=int)
+        parser.add_argument("--agent")
+        parser.add_argument("--bg", action="store_true")
+        parser.add_argument("--dry-run", action="store_true")
+        parser.add_argument("--halt")
+        parser.add_argument("--executor")
+        parser.add_argument("--scheduler")
     else:
         parser.add_argument("domains", nargs="+")
         parser.add_argument("--status", "-s", required=True)
@@ -54,21 +71,33 @@ def main(argv: list[str]) -> int | None:
         args = parse_args(argv)
     except _Refused:
         return None
-    body = status if args.command == "status" else set_status
+    body = run_agents if args.command in RUNS else status if args.command == "status" else set_status
     return guarded(lambda: body(args), verbose=args.verbose)
 
 
-def _open(args):
-    """What ``cli.common.open_workspace`` gives: the UI, the workspace, its settings, the Store."""
-    from .config import load_settings
-    from .store import Store
-    from .ui import UI
-    from .workspace import find_workspace
+def _globals(args):
+    from pathlib import Path
 
-    ui = UI(quiet=args.quiet, verbose=args.verbose)
-    workspace = find_workspace(args.root)
-    settings = load_settings(workspace.config_file)
-    return ui, workspace, settings, Store(workspace, settings.registry.lock_timeout)
+    from .commands import Globals
+
+    return Globals(root=Path(args.root) if args.root is not None else None, json=args.json, quiet=args.quiet,
+                   verbose=args.verbose)
+
+
+def _open(args):
+    """What ``commands.open_workspace`` gives: the UI, the workspace, its settings, the Store."""
+    from .commands import open_workspace
+
+    ctx = open_workspace(_globals(args))
+    return ctx.ui, ctx.workspace, ctx.settings, ctx.store
+
+
+def run_agents(args) -> int:
+    from .commands import run_agents as body
+
+    return body(_globals(args), args.command, batch=args.batch, max_agents=args.max_agents, wave=args.wave,
+                sites=args.sites, redo=args.redo, timeout=args.timeout, retries=args.retries, agent=args.agent,
+                bg=args.bg, dry_run=args.dry_run, halt=args.halt, executor=args.executor, scheduler=args.scheduler)
 
 
 def status(args) -> int:

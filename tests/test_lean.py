@@ -3,6 +3,7 @@ and effects as the Typer commands, and anything the lean parser does not take go
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -78,3 +79,47 @@ def test_lean_commands_import_no_typer(mixed: Workspace):
                     if line.startswith("import time:")}
         assert "smbatcher.lean" in imported
         assert not {name for name in imported if name.split(".")[0] in {"typer", "click", "rich", "pydantic"}}
+
+
+# -- design, implement, run: the lean parser reads their options as the Typer command does ----------------
+
+
+@pytest.mark.parametrize("args", [
+    ["implement", "--batch", "1", "--dry-run"], ["design", "-b", "001", "--dry-run", "--json"],
+    ["run", "--batch=1", "--dry-run"], ["implement", "--dry-run"], ["implement", "--batch", "9", "--dry-run"],
+    ["implement", "-b", "1", "--wave", "0", "--dry-run"], ["implement", "-b", "1", "-n", "0", "--dry-run"],
+    ["implement", "-b", "1", "-n5", "-w", "1", "--dry-run"], ["implement", "-b", "1", "--timeout", "soon", "--dry-run"],
+    ["implement", "-b", "1", "--sites", "B..dev", "--dry-run"], ["implement", "-b", "1", "--sites", "b.dev", "--redo",
+                                                                  "--dry-run", "-q"],
+    ["implement", "-b", "1", "--halt", "weird", "--dry-run"], ["implement", "-b", "1", "--executor", "nope", "--dry-run"],
+    ["implement", "-b", "1", "--agent", "", "--dry-run"], ["implement", "-b", "1", "--retries", "-1", "--dry-run"],
+    ["design", "-b", "x"],
+])
+def test_run_commands_say_what_the_typer_commands_say(smb, cli, mixed: Workspace, args):
+    before = mixed.registry.read_bytes()
+    run_id = re.compile(r"\b(design|implement|run)-\d{3}-\d{8}T\d{6}-[0-9a-f]+\b")  # the time and the pid differ
+    lean, typer_result = smb(*args), cli(*args)
+    assert (lean.returncode, run_id.sub("RUN", lean.stdout), lean.stderr) == (
+        typer_result.exit_code, run_id.sub("RUN", typer_result.stdout), typer_result.stderr), args
+    assert mixed.registry.read_bytes() == before  # a dry run or a refused flag writes nothing
+
+
+@pytest.mark.parametrize("args", [["implement", "--batch"], ["implement", "-b", "1", "--bogus"], ["run", "--help"],
+                                  ["design", "-b", "1", "extra"], ["implement", "-b", "1", "--max-agents", "many"],
+                                  ["implement", "-b", "1", "--no-redo"], ["run", "-h"]])
+def test_what_the_lean_parser_does_not_take_of_a_run_command_goes_to_typer(smb, mixed: Workspace, args):
+    test_what_the_lean_parser_does_not_take_goes_to_typer(smb, mixed, args)
+
+
+def test_a_run_command_starts_its_agents_without_importing_typer(mixed: Workspace):
+    # The quarter second Typer and Pydantic took came before the first agent of every run (issue 13).
+    mixed.design_file("b.dev").parent.mkdir(parents=True, exist_ok=True)
+    mixed.design_file("b.dev").write_text("# b.dev\n")
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "smbatcher", "implement", "--batch", "1",
+                           "--agent", f"{sys.executable} -c \"import os; open(os.environ['SMB_OUTPUT'] + "
+                           "'/index.html', 'w').write('ok')\""],
+                          cwd=mixed.root, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+    assert "OK b.dev " in proc.stdout, proc.stdout and (mixed.root / "sites/b.dev-v1/index.html").read_text() == "ok"
+    imported = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "smbatcher.lean" in imported and "smbatcher.pool.loop" in imported
+    assert not {name for name in imported if name.split(".")[0] in {"typer", "click", "pydantic"}}

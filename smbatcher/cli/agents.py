@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from .common import Globals, command, open_workspace
+from ..commands import open_workspace
+from .common import Globals, command
 
 
 def register(app: typer.Typer) -> None:

@@ -1,35 +1,19 @@
-"""What every command shares: the global options (declared once), the workspace context, the
-error boundary around each command body, and git autocommit."""
+"""What every command shares: the global options (declared once) and the error boundary around each
+command body. The workspace context and autocommit live in ``smbatcher.commands`` (no Typer), which
+the lean front end (``lean.py``) shares."""
 
 from __future__ import annotations
 
 import functools
 import inspect
 import typing
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Callable, Optional
 
 import typer
 
-from ..config import Settings, load_settings
-from ..errors import UsageError, guarded
-from ..store import Store
-from ..ui import UI
-from ..workspace import Workspace, find_workspace
-
-
-@dataclass(frozen=True)
-class Globals:
-    """``--root``, ``--json``, ``-q``, ``-v``: on every command (SPEC §3)."""
-
-    root: Path | None = None
-    json: bool = False
-    quiet: bool = False
-    verbose: bool = False
-
-    def ui(self) -> UI:
-        return UI(quiet=self.quiet, verbose=self.verbose)
+from ..commands import Globals
+from ..errors import guarded
 
 
 _GLOBAL_PARAMETERS = [
@@ -70,43 +54,6 @@ def command(app: typer.Typer, name: str, *, json: bool = True) -> Callable:
         return func
 
     return register
-
-
-@dataclass
-class Context:
-    ui: UI
-    workspace: Workspace
-    settings: Settings
-    store: Store
-
-    def autocommit(self, message: str) -> None:
-        if self.settings.git.autocommit:
-            from ..gitlog import commit_registry
-
-            sha = commit_registry(self.workspace, message)
-            if sha:
-                self.ui.detail(f"committed {sha[:10]}: {message}")
-
-
-def open_workspace(g: Globals) -> Context:
-    ui = g.ui()
-    workspace = find_workspace(g.root)
-    settings = load_settings(workspace.config_file)
-    return Context(ui, workspace, settings, Store(workspace, settings.registry.lock_timeout))
-
-
-def required_batch(batch: str | None) -> str:
-    from ..sites import parse_batch
-
-    if batch is None:
-        raise UsageError("--batch is required")
-    return parse_batch(batch)
-
-
-def optional_batch(batch: str | None) -> str | None:
-    from ..sites import parse_batch
-
-    return parse_batch(batch) if batch is not None else None
 
 
 BatchOpt = Annotated[Optional[str], typer.Option("--batch", "-b", help="Batch: 1, 01 or 001.")]

@@ -6,7 +6,8 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from .common import BatchOpt, Context, Globals, command
+from ..commands import Context
+from .common import BatchOpt, Globals, command
 
 
 def register(app: typer.Typer) -> None:

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from .common import BatchOpt, Globals, command, open_workspace, required_batch
+from ..commands import open_workspace, required_batch
+from .common import BatchOpt, Globals, command
 
 
 def register(app: typer.Typer) -> None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import Annotated, Optional
 
 import typer
 
 from ..errors import EXIT_FAILED
-from .common import BatchOpt, Context, Globals, command, open_workspace, optional_batch, required_batch
+from ..commands import open_workspace, optional_batch
+from .common import BatchOpt, Globals, command
 
 MaxAgentsOpt = Annotated[Optional[int], typer.Option("--max-agents", "-n", help="Agents at once (default from config, 25).")]
 WaveOpt = Annotated[Optional[int], typer.Option("--wave", "-w", help="Only wave W: the batch's rows (W-1)*N+1 ... W*N.")]
@@ -70,70 +69,12 @@ def _run_command(app: typer.Typer, name: str) -> None:
              retries: RetriesOpt = None, agent: AgentOpt = None, bg: BgOpt = False,
              dry_run: DryRunOpt = False, halt: HaltOpt = None, executor: ExecutorOpt = None,
              scheduler: SchedulerOpt = None) -> int:
-        from ..pool import RunFlags
-        from ..selection import parse_sites
+        from ..commands import run_agents
 
-        ctx = open_workspace(g)
-        flags = RunFlags(batch=required_batch(batch), max_agents=max_agents, wave=wave,
-                         sites=parse_sites(sites) if sites is not None else None, redo=redo, timeout=timeout,
-                         retries=retries, agent=agent, dry_run=dry_run, halt=halt, executor=executor,
-                         scheduler=scheduler)
-        if bg and not dry_run:
-            return _background(ctx, g, name, flags)
-        if name == "run":
-            return _run_batch(ctx, g, flags)
-        return _run_phase(ctx, g, name, flags)
+        return run_agents(g, name, batch=batch, max_agents=max_agents, wave=wave, sites=sites, redo=redo,
+                          timeout=timeout, retries=retries, agent=agent, bg=bg, dry_run=dry_run, halt=halt,
+                          executor=executor, scheduler=scheduler)
 
     body.__doc__ = _PHASE_HELP[name]
     body.__name__ = f"{name}_cmd"
     command(app, name)(body)
-
-
-def _background(ctx: Context, g: Globals, name: str, flags) -> int:
-    from ..pool import build_options, start_background
-
-    build_options(ctx.settings, "design" if name == "run" else name, flags)  # refuse bad flags here, not in the log
-    info = start_background(ctx.workspace, name, flags.batch, flags.wave, sys.argv[1:])
-    if g.json:
-        ctx.ui.json(info)
-    else:
-        ctx.ui.out(f"started {name} batch {flags.batch} in the background: run {info['run_id']}, "
-                   f"pid {info['pid']}, log {info['log']}")
-    return 0
-
-
-def _after_phase(ctx: Context, phase: str, flags, result) -> None:
-    from ..render import render_dry_run
-
-    if flags.dry_run:
-        render_dry_run(ctx.ui, result.selection, phase)
-    elif result.ok or result.failed or result.parked:
-        ctx.autocommit(f"smb {phase} batch {flags.batch}: {result.ok} ok, {result.failed} failed, "
-                       f"{result.parked} parked")
-
-
-def _run_phase(ctx: Context, g: Globals, phase: str, flags) -> int:
-    from ..pool import RUN_ID_ENV, run_phase
-
-    result = run_phase(ctx.ui, ctx.workspace, ctx.settings, ctx.store, phase, flags,
-                       run_id=os.environ.get(RUN_ID_ENV))
-    _after_phase(ctx, phase, flags, result)
-    if g.json:
-        ctx.ui.json(result.as_json())
-    return 0 if flags.dry_run else result.exit_code
-
-
-def _run_batch(ctx: Context, g: Globals, flags) -> int:
-    from ..pool import run_batch
-    from ..render import render_finish
-
-    result = run_batch(ctx.ui, ctx.workspace, ctx.settings, ctx.store, flags,
-                       on_phase=lambda phase, r: _after_phase(ctx, phase, flags, r))
-    if result.finish is not None:
-        render_finish(ctx.ui, result.finish)
-        if result.finish.written:
-            ctx.autocommit(f"smb finish batch {flags.batch}: {len(result.finish.passed)} -> Q, "
-                           f"{len(result.finish.failed)} failed")
-    if g.json:
-        ctx.ui.json([r.as_json() for r in result.phases])
-    return result.exit_code

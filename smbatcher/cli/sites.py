@@ -9,7 +9,8 @@ import typer
 
 from ..errors import EXIT_FAILED, UsageError
 from ..registry import unclean_warning
-from .common import BatchOpt, Globals, command, open_workspace, optional_batch, required_batch
+from ..commands import open_workspace, optional_batch, required_batch
+from .common import BatchOpt, Globals, command
 
 
 def register(app: typer.Typer) -> None:

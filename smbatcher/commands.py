@@ -1,0 +1,137 @@
+"""The workspace context every command opens, and the bodies of ``design``, ``implement`` and ``run``,
+without Typer: the Typer app (``cli/``) and the lean front end (``lean.py``, issue 13) call the same
+code, so the two can only differ in how they read a command line.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import Settings, load_settings
+from .errors import UsageError
+from .store import Store
+from .ui import UI
+from .workspace import Workspace, find_workspace
+
+
+@dataclass(frozen=True)
+class Globals:
+    """``--root``, ``--json``, ``-q``, ``-v``: on every command (SPEC §3)."""
+
+    root: Path | None = None
+    json: bool = False
+    quiet: bool = False
+    verbose: bool = False
+
+    def ui(self) -> UI:
+        return UI(quiet=self.quiet, verbose=self.verbose)
+
+
+@dataclass
+class Context:
+    ui: UI
+    workspace: Workspace
+    settings: Settings
+    store: Store
+
+    def autocommit(self, message: str) -> None:
+        if self.settings.git.autocommit:
+            from .gitlog import commit_registry
+
+            sha = commit_registry(self.workspace, message)
+            if sha:
+                self.ui.detail(f"committed {sha[:10]}: {message}")
+
+
+def open_workspace(g: Globals) -> Context:
+    ui = g.ui()
+    workspace = find_workspace(g.root)
+    settings = load_settings(workspace.config_file)
+    return Context(ui, workspace, settings, Store(workspace, settings.registry.lock_timeout))
+
+
+def required_batch(batch: str | None) -> str:
+    from .sites import parse_batch
+
+    if batch is None:
+        raise UsageError("--batch is required")
+    return parse_batch(batch)
+
+
+def optional_batch(batch: str | None) -> str | None:
+    from .sites import parse_batch
+
+    return parse_batch(batch) if batch is not None else None
+
+
+def run_agents(g: Globals, name: str, *, batch: str | None = None, max_agents: int | None = None,
+               wave: int | None = None, sites: str | None = None, redo: bool = False, timeout: str | None = None,
+               retries: int | None = None, agent: str | None = None, bg: bool = False, dry_run: bool = False,
+               halt: str | None = None, executor: str | None = None, scheduler: str | None = None) -> int:
+    """``smb design|implement|run`` with its options as read from the command line."""
+    from .pool import RunFlags
+    from .selection import parse_sites
+
+    ctx = open_workspace(g)
+    flags = RunFlags(batch=required_batch(batch), max_agents=max_agents, wave=wave,
+                     sites=parse_sites(sites) if sites is not None else None, redo=redo, timeout=timeout,
+                     retries=retries, agent=agent, dry_run=dry_run, halt=halt, executor=executor,
+                     scheduler=scheduler)
+    if bg and not dry_run:
+        return _background(ctx, g, name, flags)
+    if name == "run":
+        return _run_batch(ctx, g, flags)
+    return _run_phase(ctx, g, name, flags)
+
+
+def _background(ctx: Context, g: Globals, name: str, flags) -> int:
+    from .pool import build_options, start_background
+
+    build_options(ctx.settings, "design" if name == "run" else name, flags)  # refuse bad flags here, not in the log
+    info = start_background(ctx.workspace, name, flags.batch, flags.wave, sys.argv[1:])
+    if g.json:
+        ctx.ui.json(info)
+    else:
+        ctx.ui.out(f"started {name} batch {flags.batch} in the background: run {info['run_id']}, "
+                   f"pid {info['pid']}, log {info['log']}")
+    return 0
+
+
+def _after_phase(ctx: Context, phase: str, flags, result) -> None:
+    from .render import render_dry_run
+
+    if flags.dry_run:
+        render_dry_run(ctx.ui, result.selection, phase)
+    elif result.ok or result.failed or result.parked:
+        ctx.autocommit(f"smb {phase} batch {flags.batch}: {result.ok} ok, {result.failed} failed, "
+                       f"{result.parked} parked")
+
+
+def _run_phase(ctx: Context, g: Globals, phase: str, flags) -> int:
+    from .pool import RUN_ID_ENV, run_phase
+
+    result = run_phase(ctx.ui, ctx.workspace, ctx.settings, ctx.store, phase, flags,
+                       run_id=os.environ.get(RUN_ID_ENV))
+    _after_phase(ctx, phase, flags, result)
+    if g.json:
+        ctx.ui.json(result.as_json())
+    return 0 if flags.dry_run else result.exit_code
+
+
+def _run_batch(ctx: Context, g: Globals, flags) -> int:
+    from .pool import run_batch
+    from .render import render_finish
+
+    result = run_batch(ctx.ui, ctx.workspace, ctx.settings, ctx.store, flags,
+                       on_phase=lambda phase, r: _after_phase(ctx, phase, flags, r))
+    if result.finish is not None:
+        render_finish(ctx.ui, result.finish)
+        if result.finish.written:
+            ctx.autocommit(f"smb finish batch {flags.batch}: {len(result.finish.passed)} -> Q, "
+                           f"{len(result.finish.failed)} failed")
+    if g.json:
+        ctx.ui.json([r.as_json() for r in result.phases])
+    return result.exit_code
