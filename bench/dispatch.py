@@ -92,7 +92,9 @@ def run_round(base: Path, args, env: dict, baselines: dict[str, dict] | None = N
                     str(args.jobs), "--root", str(folder)]
         if args.profile and folder == base / "ws":
             smb_argv[1:3] = ["-m", "cProfile", "-o", str(base / "smb.prof"), "-m", "smbatcher"]
-        results[label], result = timed(smb_argv, env=smb_env)
+        # From the workspace: `python -m` puts the current folder first on sys.path, and run from a
+        # checkout that would import the checkout's smbatcher whatever PYTHONPATH says.
+        results[label], result = timed(smb_argv, env=smb_env, cwd=folder)
         check(result, label)
         built = count_outputs(folder / "sites")
         assert built == args.sites, f"{label} built {built} of {args.sites}"
