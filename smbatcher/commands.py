@@ -1,6 +1,7 @@
-"""The workspace context every command opens, and the bodies of ``design``, ``implement`` and ``run``,
-without Typer: the Typer app (``cli/``) and the lean front end (``lean.py``, issue 13) call the same
-code, so the two can only differ in how they read a command line.
+"""The workspace context every command opens, and the bodies of the commands that have a lean front
+(``status``, ``set-status``, ``design``, ``implement``, ``run``), without Typer: the Typer app
+(``cli/``) and the lean front end (``lean.py``, issue 13) call the same code, so the two can only
+differ in how they read a command line.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Settings, load_settings
-from .errors import UsageError
+from .errors import EXIT_FAILED, UsageError
 from .store import Store
 from .ui import UI
 from .workspace import Workspace, find_workspace
@@ -65,6 +66,54 @@ def optional_batch(batch: str | None) -> str | None:
     from .sites import parse_batch
 
     return parse_batch(batch) if batch is not None else None
+
+
+def show_status(g: Globals, batch: str | None = None, watch: bool = False) -> int:
+    """``smb status``: counts per batch and status, runs, stale claims, throughput and ETA."""
+    import time
+
+    from .registry import unclean_warning
+    from .render import render_status
+    from .report import build_status
+
+    ctx = open_workspace(g)
+    wanted = optional_batch(batch)
+    while True:
+        report = build_status(ctx.workspace, ctx.store.read(), wanted)
+        if g.json:
+            ctx.ui.json(report.as_json())
+            return 0
+        if report.problems and not watch:
+            ctx.ui.warn(unclean_warning(ctx.workspace.rel(ctx.workspace.registry), report.problems))
+        if wanted is not None and wanted not in report.counts:
+            raise UsageError(f"batch {wanted} has no sites")
+        if not watch or not ctx.ui.terminal:
+            render_status(ctx.ui, report)
+            return 0
+        ctx.ui.console.clear()
+        render_status(ctx.ui, report)
+        time.sleep(2)
+
+
+def set_status(g: Globals, domains: list[str], status: str, *, expect: str | None = None,
+               note: str | None = None, force: bool = False) -> int:
+    """``smb set-status``: sites' status by hand; with ``expect``, compare-and-set."""
+    from .sites import set_status as change
+
+    ctx = open_workspace(g)
+    result = change(ctx.store, domains, status, expect=expect, note=note, force=force)
+    if result.changed:
+        ctx.autocommit(f"smb set-status {status}: {', '.join(result.changed[:5])}"
+                       + (f" (+{len(result.changed) - 5})" if len(result.changed) > 5 else ""))
+    if g.json:
+        ctx.ui.json(result.as_json())
+    else:
+        for domain in result.changed:
+            ctx.ui.info(f"{domain} -> {status}")
+        for item in result.unchanged:
+            reason = item.get("reason") or f"status is {item['status']}, expected {expect}"
+            ctx.ui.info(f"{item['domain']} unchanged: {reason}")
+    return EXIT_FAILED if result.unchanged else 0
 
 
 def run_agents(g: Globals, name: str, *, batch: str | None = None, max_agents: int | None = None,

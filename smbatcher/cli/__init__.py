@@ -4,7 +4,7 @@ One module per command group; ``common.command`` declares the global options
 once and wraps every body in the one error boundary (``errors.guarded``), so
 only this package turns results into exit codes (SPEC §3).
 
-    common.py     global options, the workspace context, autocommit
+    common.py     global options (the workspace context is smbatcher/commands.py)
     sites.py      init, add, list-sites, status, set-status, history
     runs.py       design, implement, run (one declaration of their options), stop
     finish.py     finish

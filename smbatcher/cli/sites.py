@@ -7,9 +7,8 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from ..errors import EXIT_FAILED, UsageError
+from ..commands import open_workspace, required_batch
 from ..registry import unclean_warning
-from ..commands import open_workspace, optional_batch, required_batch
 from .common import BatchOpt, Globals, command
 
 
@@ -76,29 +75,9 @@ def register(app: typer.Typer) -> None:
         watch: Annotated[bool, typer.Option("--watch", help="Refresh every 2 seconds until Ctrl-C.")] = False,
     ) -> int:
         """Counts per batch and status, live and dead runs, stale claims, throughput and ETA."""
-        import time
+        from ..commands import show_status
 
-        from ..render import render_status
-        from ..report import build_status
-
-        ctx = open_workspace(g)
-        wanted = optional_batch(batch)
-        while True:
-            registry = ctx.store.read()
-            report = build_status(ctx.workspace, registry, wanted)
-            if g.json:
-                ctx.ui.json(report.as_json())
-                return 0
-            if report.problems and not watch:
-                ctx.ui.warn(unclean_warning(ctx.workspace.rel(ctx.workspace.registry), report.problems))
-            if wanted is not None and wanted not in report.counts:
-                raise UsageError(f"batch {wanted} has no sites")
-            if not watch or not ctx.ui.terminal:
-                render_status(ctx.ui, report)
-                return 0
-            ctx.ui.console.clear()
-            render_status(ctx.ui, report)
-            time.sleep(2)
+        return show_status(g, batch, watch)
 
     @command(app, "set-status")
     def set_status_cmd(
@@ -110,22 +89,9 @@ def register(app: typer.Typer) -> None:
         force: Annotated[bool, typer.Option("--force", help="Also change sites claimed by a live run.")] = False,
     ) -> int:
         """Set sites' status by hand; with --expect, compare-and-set."""
-        from ..sites import set_status
+        from ..commands import set_status
 
-        ctx = open_workspace(g)
-        result = set_status(ctx.store, domains, status, expect=expect, note=note, force=force)
-        if result.changed:
-            ctx.autocommit(f"smb set-status {status}: {', '.join(result.changed[:5])}"
-                           + (f" (+{len(result.changed) - 5})" if len(result.changed) > 5 else ""))
-        if g.json:
-            ctx.ui.json(result.as_json())
-        else:
-            for domain in result.changed:
-                ctx.ui.info(f"{domain} -> {status}")
-            for item in result.unchanged:
-                reason = item.get("reason") or f"status is {item['status']}, expected {expect}"
-                ctx.ui.info(f"{item['domain']} unchanged: {reason}")
-        return EXIT_FAILED if result.unchanged else 0
+        return set_status(g, domains, status, expect=expect, note=note, force=force)
 
     @command(app, "history")
     def history_cmd(g: Globals, domain: Annotated[str, typer.Argument(help="The site.")]) -> int:
