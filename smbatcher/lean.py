@@ -64,7 +64,7 @@ def parse_args(argv: list[str]):
 
 
 def main(argv: list[str]) -> int | None:
-    """Run ``smb status`` or ``smb set-status``; None when the Typer app must read this command line."""
+    """Run one of ``COMMANDS``; None when the Typer app must read this command line."""
     if argv[:1] not in ([c] for c in COMMANDS) or "--" in argv:
         return None
     try:

@@ -91,18 +91,28 @@ def test_every_agent_starts_in_an_empty_staging_folder_named_for_its_site(worksp
     # must never reach the next agent, and each agent's folder carries its own site's name.
     names = make_sites(workspace, 12)
     seen = workspace.root / "seen.txt"
+    # An extended attribute marks each folder with the site that used it: it moves with a rename.
     script = ("import os, sys; sys.stdin.read(); d = os.environ['SMB_DOMAIN']; "
               "entries = sorted(os.listdir('.')); "
-              f"open({str(seen)!r}, 'a').write(f'{{d}} {{os.path.basename(os.getcwd())}} {{entries}}\\n'); "
+              "exec('try: before = os.getxattr(\".\", \"user.smb-test\").decode()\\nexcept OSError: before = \"-\"'); "
+              "exec('try: os.setxattr(\".\", \"user.smb-test\", d.encode())\\nexcept OSError: before = \"?\"'); "
+              f"open({str(seen)!r}, 'a').write(f'{{d}} {{before}} {{os.path.basename(os.getcwd())}} "
+              "{entries}\\n'); "
               "open('scratch.txt', 'w').write('x') if d.endswith(('0.dev', '2.dev', '4.dev')) else None; "
               "open(os.path.join(os.environ['SMB_OUTPUT'], 'index.html'), 'w').write(d)")
     result = run_smb(workspace, "implement", "--batch", "001", "--max-agents", "3",
                      "--agent", shlex.join([sys.executable, "-c", script]))
     assert result.returncode == 0, explain(result)
-    lines = [line.split(" ", 2) for line in seen.read_text().splitlines()]
-    assert sorted(domain for domain, _, _ in lines) == sorted(names)
-    for domain, folder, entries in lines:
+    lines = [line.split(" ", 3) for line in seen.read_text().splitlines()]
+    assert sorted(domain for domain, _, _, _ in lines) == sorted(names)
+    for domain, _, folder, entries in lines:
         assert folder == f"{domain}-implement-1" and entries == "['site']", (domain, folder, entries)
+    # And they are reused: after the first three, an agent's folder is an earlier agent's (unless the
+    # filesystem keeps no extended attributes: "?").
+    before = [b for _, b, _, _ in lines]
+    if "?" not in before:
+        assert sum(b != "-" for b in before) >= len(names) - 3 - 3, lines  # 3 first, 3 scratch folders removed
+        assert all(b != domain for domain, b, _, _ in lines)
     for name in names:
         site = workspace.site_dir(name)
         assert sorted(p.name for p in site.iterdir()) == ["index.html"] and (site / "index.html").read_text() == name
