@@ -6,6 +6,8 @@ an exit code (SPEC §3).
 
 from __future__ import annotations
 
+import errno
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -70,6 +72,33 @@ class CannotRun(SmbError):
     exit_code = EXIT_CANNOT_RUN
 
 
+def os_error(exc: OSError, shown: str, doing: str = "write") -> SmbError:
+    """One line naming the path and what to do, with the documented exit code, for an OSError on ``shown``.
+
+    A file of the wrong kind (a folder where a file belongs) is bad input: exit 2, like a registry
+    that does not parse. A full disk is DiskFull (exit 2). A read-only or forbidden workspace, or
+    anything else the operating system refused, means smb could not run here: exit 3.
+    """
+    code = exc.errno
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFull(f"no space left on the device to {doing} {shown}; nothing was written "
+                        "(free some space: smb doctor --scenario disk-space)")
+    if code == errno.EISDIR or isinstance(exc, IsADirectoryError):
+        return WrongKind(f"{shown} is a folder, not a file; move it away (mv {shown} {shown}.bak)")
+    if code in (errno.ENOTDIR, errno.EEXIST) or isinstance(exc, NotADirectoryError):  # EEXIST: from mkdir
+        return WrongKind(f"cannot {doing} {shown}: a folder on its path is a file; move that file away")
+    if code == errno.EROFS:
+        return CannotRun(f"cannot {doing} {shown}: read-only file system; remount it read-write")
+    if code in (errno.EACCES, errno.EPERM):
+        return CannotRun(f"cannot {doing} {shown}: permission denied; fix its permissions or run as its owner")
+    if code == errno.ELOOP:
+        return WrongKind(f"cannot {doing} {shown}: a symlink loop; point the link at a real file")
+    if code == errno.ENOENT:
+        return UsageError(f"cannot {doing} {shown}: no such file or folder (a dangling symlink?)")
+    reason = exc.strerror or str(exc)
+    return CannotRun(f"cannot {doing} {shown}: {reason}")
+
+
 def guarded(call, *, verbose: bool = False) -> int:
     """The one error boundary of every entry point (``smb``, the fast ``list-sites``, ``python -m``).
 
@@ -97,8 +126,6 @@ def guarded(call, *, verbose: bool = False) -> int:
         return exc.exit_code
     except OSError as exc:
         _traceback(verbose)
-        from .fs import os_error
-
         known = os_error(exc, exc.filename or "a workspace file", "use")
         sys.stderr.write(f"smb: error: {_one_line(known.message)}\n")
         return known.exit_code

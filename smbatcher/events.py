@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from .fs import os_error
+from .errors import os_error
 
 
 def append(path: Path, events: list[dict]) -> None:

@@ -12,7 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import CannotRun, DiskFull, SmbError, UsageError, WrongKind
+from .errors import DiskFull
 
 
 def atomic_write(path: Path, data: str | bytes, *, mode: int | None = None, durable: bool = True) -> None:
@@ -63,33 +63,6 @@ def open_append(path) -> int:
     """``open(path, "ab")`` as a bare descriptor (close-on-exec): the per-agent logs are opened this way
     on the pool's hot path, where a Python file object costs more than the write it carries."""
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o666)
-
-
-def os_error(exc: OSError, shown: str, doing: str = "write") -> SmbError:
-    """One line naming the path and what to do, with the documented exit code, for an OSError on ``shown``.
-
-    A file of the wrong kind (a folder where a file belongs) is bad input: exit 2, like a registry
-    that does not parse. A full disk is DiskFull (exit 2). A read-only or forbidden workspace, or
-    anything else the operating system refused, means smb could not run here: exit 3.
-    """
-    code = exc.errno
-    if code in (errno.ENOSPC, errno.EDQUOT):
-        return DiskFull(f"no space left on the device to {doing} {shown}; nothing was written "
-                        "(free some space: smb doctor --scenario disk-space)")
-    if code == errno.EISDIR or isinstance(exc, IsADirectoryError):
-        return WrongKind(f"{shown} is a folder, not a file; move it away (mv {shown} {shown}.bak)")
-    if code in (errno.ENOTDIR, errno.EEXIST) or isinstance(exc, NotADirectoryError):  # EEXIST: from mkdir
-        return WrongKind(f"cannot {doing} {shown}: a folder on its path is a file; move that file away")
-    if code == errno.EROFS:
-        return CannotRun(f"cannot {doing} {shown}: read-only file system; remount it read-write")
-    if code in (errno.EACCES, errno.EPERM):
-        return CannotRun(f"cannot {doing} {shown}: permission denied; fix its permissions or run as its owner")
-    if code == errno.ELOOP:
-        return WrongKind(f"cannot {doing} {shown}: a symlink loop; point the link at a real file")
-    if code == errno.ENOENT:
-        return UsageError(f"cannot {doing} {shown}: no such file or folder (a dangling symlink?)")
-    reason = exc.strerror or str(exc)
-    return CannotRun(f"cannot {doing} {shown}: {reason}")
 
 
 _RENAME_EXCHANGE = 2

@@ -53,5 +53,8 @@ PHASES = {"design": DESIGN, "implement": IMPLEMENT}
 
 
 def batch_key(batch: str) -> str:
-    """A batch cell as smb writes it: digits zero-padded to 3; anything else as it is."""
-    return f"{int(batch):03d}" if batch.isdigit() else batch
+    """A batch cell as smb writes it: ASCII digits zero-padded to 3; anything else (``²``, ``a1``) as it is.
+
+    The one normalisation of batch numbers; input from an operator is checked by
+    ``registry.normalize_batch`` first."""
+    return f"{int(batch):03d}" if batch.isascii() and batch.isdigit() else batch

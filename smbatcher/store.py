@@ -34,7 +34,8 @@ from typing import Callable, Iterator
 from . import events as event_log
 from . import registry_index
 from .errors import DiskFull, LockTimeout, RegistryInvalid, SmbError, UsageError, WrongKind
-from .fs import NotDurable, atomic_write, os_error
+from .errors import os_error
+from .fs import NotDurable, atomic_write
 from .registry import Registry, Row, bulk_layout, cell_text, from_layout, parse, serialize
 from .units import utc_stamp as utc_now
 from .workspace import Workspace

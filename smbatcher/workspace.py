@@ -136,7 +136,7 @@ def create_workspace(directory: str | os.PathLike) -> tuple[Workspace, list[str]
             if write_new(path, text):  # all or nothing; an existing file is never overwritten
                 created.append(workspace.rel(path))
     except OSError as exc:
-        from .fs import os_error
+        from .errors import os_error
 
         raise os_error(exc, exc.filename or str(workspace.root), "create") from None
     return workspace, created

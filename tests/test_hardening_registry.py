@@ -87,6 +87,20 @@ def test_a_note_with_every_line_break_stays_in_its_row(workspace: Workspace, smb
     assert parse(workspace.registry.read_text()).row(names[1]).get("note") == note
 
 
+def test_a_note_with_terminal_escapes_is_never_stored_raw(workspace: Workspace, smb):
+    """Issue 22: ESC, OSC, CSI (C0 and C1 forms), DEL and friends in a note must not reach REGISTRY.md raw,
+    or `cat REGISTRY.md` runs them in the operator's terminal; the note still reads back as given."""
+    names = write_registry(workspace, 3, status="D")
+    note = "t\x1b]0;owned\x07 c\x1b[2J x\x9b31m y\x7f z\x01\tend"
+    proc = smb("set-status", names[1], "--status", "Q", "--note", note)
+    assert proc.returncode == 0, proc.stderr
+    data = workspace.registry.read_bytes()
+    raw = [b for b in data.decode() if (ord(b) < 0x20 and b not in "\t\n") or 0x7f <= ord(b) < 0xa0]
+    assert raw == [], data
+    assert parse(data.decode()).row(names[1]).get("note") == note
+    assert smb("set-status", names[2], "--status", "I").returncode == 0  # still parses cleanly
+
+
 def test_a_registry_damaged_by_a_raw_break_reads_whole_and_heals(workspace: Workspace, smb):
     """Older smb wrote CR, U+2028... raw into a note: every row must still be there, and writable."""
     names = write_registry(workspace, 4, status="D")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_registry import _JUNK, valid_registry
+from support.registry_strategies import JUNK, valid_registry
 
 from smbatcher.registry import (STATUSES, _all_domains, _parse_bulk, _parse_lines, _status_letters, bulk_layout,
                                 from_layout, is_domain, parse, serialize)
@@ -79,7 +79,7 @@ def test_edited_registries_parse_the_same_or_line_by_line(text):
 
 @settings(max_examples=200, deadline=None)
 @given(st.sampled_from([_HEAD, "| domain | note | status | batch |\n|--|--|--|--|\n"]),
-       st.lists(_JUNK.map(lambda s: "|" + s), max_size=8), st.sampled_from(["\n", "\r\n"]))
+       st.lists(JUNK.map(lambda s: "|" + s), max_size=8), st.sampled_from(["\n", "\r\n"]))
 def test_junk_rows_parse_the_same_or_line_by_line(head, lines, nl):
     assert_same(head + nl.join(lines) + nl)
 

@@ -14,7 +14,8 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .values import Identity, batch_key, identity, text
+from ..lifecycle import batch_key
+from .values import Identity, identity, text
 
 # Events that mean a site finished a step, by chart series (the status event's from -> to).
 SERIES = ("design", "implement", "finish")

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from ..lifecycle import CLAIMS
 from ..registry import Registry, parse
-from .values import batch_key
+from ..lifecycle import batch_key
 
 
 class SiteRow(NamedTuple):

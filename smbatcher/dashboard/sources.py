@@ -29,7 +29,8 @@ from ..runs import RunRecord
 from ..workspace import Workspace
 from .eventlog import EventDigest, EventReader
 from .snapshot import RegistrySnapshot, snapshot_of
-from .values import Identity, batch_key, identity
+from ..lifecycle import batch_key
+from .values import Identity, identity
 
 SYNC_LOAD_BYTES = 4_000_000  # a larger event log is read in the background the first time (~25,000 lines)
 

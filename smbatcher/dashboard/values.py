@@ -21,11 +21,6 @@ def identity(path: Path) -> Identity | None:
     return (info.st_ino, info.st_mtime_ns, info.st_size)
 
 
-def batch_key(value: str) -> str:
-    """``1`` -> ``001``; anything but ASCII digits as it is (lifecycle.batch_key would raise on ``²``)."""
-    return f"{int(value):03d}" if value.isascii() and value.isdigit() else value
-
-
 def number(value, default: float = 0.0) -> float:
     """A JSON number, or ``default`` for anything else (bool, str, null): fields are optional."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -12,7 +12,8 @@ from __future__ import annotations
 import time
 
 from ..errors import DiskFull, SmbError
-from ..fs import NotDurable, atomic_write, os_error
+from ..errors import os_error
+from ..fs import NotDurable, atomic_write
 from ..units import compact_stamp
 from .base import DoctorContext
 
