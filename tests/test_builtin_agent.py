@@ -25,7 +25,7 @@ from smbatcher.agents.builtin import (
     render_site,
 )
 
-# Varied on purpose: keyword-matched kinds, hashed kinds, dashes, digits,
+# Varied on purpose: named trades, no trade (neutral), dashes, digits,
 # country-code second levels, long labels and a subdomain.
 DOMAINS = [
     "lotus.dev", "green-leaf.io", "acme.com", "brightcode.app", "north-trail.travel",
@@ -207,7 +207,7 @@ def test_design_round_trips_and_has_every_part(domain):
 def test_brief_flavours_the_copy_but_not_the_look():
     brief = "# Batch 001\n\nSites for independent bakeries and coffee roasters.\n\n- acme.com\n- lotus.dev\n"
     plain, flavoured = parse_design(make_design("acme.com")), parse_design(make_design("acme.com", brief))
-    assert flavoured["kind"] == "food"
+    assert flavoured["kind"] == "bakery"  # the first trade the brief names (was the "food" kind)
     assert "bakeries" in flavoured["keywords"]
     assert "acme" not in flavoured["keywords"]
     assert flavoured["palette"] == plain["palette"]
