@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 from .names import brand_label
 
-# Every entry holds each of these (lists; the copy lists need this many).
+# Every trade's entry holds each of these (lists; the copy lists need this
+# many). The neutral entry has no words, mentions or claims: it names no trade.
 REQUIRED = {
     "words": 1, "mentions": 1, "claims": 1, "icons": 3,
     "taglines": 2, "hero_headings": 2, "hero_texts": 2, "hero_buttons": 2,
