@@ -192,7 +192,11 @@ def test_the_brief_names_the_trade_when_the_domain_does_not():
 @pytest.mark.parametrize(
     ("domain", "key"),
     [("bakerystreet.com", "bakery"), ("cafeluna.com", "cafe"), ("zenyoga.org", "yoga"),
-     ("velvet-cafe.com", "cafe"), ("puget-sound-kayaks.com", "watersports"), ("music-lessons.net", "music-teacher")],
+     ("velvet-cafe.com", "cafe"), ("puget-sound-kayaks.com", "watersports"), ("music-lessons.net", "music-teacher"),
+     ("bigsmilephotography.com", "photographer"), ("bluefindental.co.uk", "dentist"),
+     # Common words holding a trade word are no trade: marked whole-only (=pool) or listed as not_trades.
+     ("liverpool-books.com", "bookshop"), ("liverpool.com", "general"), ("monkeys.io", "general"),
+     ("brainstorm.com", "general"), ("contour.com", "general"), ("hotsprings.com", "general")],
 )
 def test_trade_words_are_matched_inside_joined_labels_only_at_an_edge(domain, key):
     assert pick_trade(domain).key == key

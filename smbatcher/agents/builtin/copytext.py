@@ -120,6 +120,12 @@ def _vocabulary() -> dict[str, str]:
     return vocabulary
 
 
+@functools.cache
+def _whole_only() -> frozenset[str]:
+    """Words marked ``=`` in the data: too common inside other words (``=pool``: Liverpool)."""
+    return frozenset(_squash(word) for trade in trades().values() for word in trade.words if word.startswith("="))
+
+
 def _exact(token: str) -> str | None:
     vocabulary = _vocabulary()
     for form in (token, token[:-1] if token.endswith("s") else "", token[:-2] if token.endswith("es") else ""):
@@ -135,8 +141,9 @@ def _inside(token: str) -> tuple[int, str] | None:
     longer than three letters, so ``vet`` never matches in ``velvet``.
     """
     best: tuple[int, str] | None = None
+    whole_only = _whole_only()
     for word, key in _vocabulary().items():
-        if len(word) <= _WHOLE_ONLY or len(word) >= len(token):
+        if len(word) <= _WHOLE_ONLY or len(word) >= len(token) or word in whole_only:
             continue
         stem = token[:-1] if token.endswith("s") else token
         # The rest of the label must be a word too (3+ letters): "blocks" is not "b" + "locks".
