@@ -25,7 +25,7 @@ from smbatcher.agents.builtin import (
     render_site,
 )
 
-# Varied on purpose: keyword-matched kinds, hashed kinds, dashes, digits,
+# Varied on purpose: named trades, no trade (neutral), dashes, digits,
 # country-code second levels, long labels and a subdomain.
 DOMAINS = [
     "lotus.dev", "green-leaf.io", "acme.com", "brightcode.app", "north-trail.travel",
@@ -153,17 +153,19 @@ def test_name_comes_from_the_domain(domain, name):
     assert make_design(domain).startswith(f"# {name} — design\n")
 
 
-def test_same_domain_gives_identical_design_and_site():
-    assert make_design("lotus.dev") == make_design("lotus.dev")
-    assert _site("lotus.dev") == _site("lotus.dev")
-    # Across processes too: a choice keyed on the salted hash() would agree within one process only.
-    code = ("import json; from smbatcher.agents.builtin import make_design, parse_design, render_site; "
-            "d = make_design('lotus.dev'); print(json.dumps([d, render_site(parse_design(d), 'lotus.dev')]))")
+@pytest.mark.parametrize("domain", ["lotus.dev", "brightsmiledentistry.com", "atlas-movers.io"])
+def test_same_domain_gives_identical_design_and_site(domain):
+    assert make_design(domain) == make_design(domain)
+    assert _site(domain) == _site(domain)
+    # Across processes too: a choice keyed on the salted hash() would agree within one process only
+    # (neutral copy, a trade found inside a joined label, a trade from a whole word).
+    code = ("import json, sys; from smbatcher.agents.builtin import make_design, parse_design, render_site; "
+            "d = make_design(sys.argv[1]); print(json.dumps([d, render_site(parse_design(d), sys.argv[1])]))")
     for seed in ("1", "2"):
-        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+        result = subprocess.run([sys.executable, "-c", code, domain], capture_output=True, text=True, timeout=60,
                                 env={**os.environ, "PYTHONPATH": str(REPO_ROOT), "PYTHONHASHSEED": seed})
         assert result.returncode == 0, result.stderr
-        assert json.loads(result.stdout) == [make_design("lotus.dev"), _site("lotus.dev")], seed
+        assert json.loads(result.stdout) == [make_design(domain), _site(domain)], seed
 
 
 def test_different_domains_give_different_sites():
@@ -207,7 +209,7 @@ def test_design_round_trips_and_has_every_part(domain):
 def test_brief_flavours_the_copy_but_not_the_look():
     brief = "# Batch 001\n\nSites for independent bakeries and coffee roasters.\n\n- acme.com\n- lotus.dev\n"
     plain, flavoured = parse_design(make_design("acme.com")), parse_design(make_design("acme.com", brief))
-    assert flavoured["kind"] == "food"
+    assert flavoured["kind"] == "bakery"  # the first trade the brief names (was the "food" kind)
     assert "bakeries" in flavoured["keywords"]
     assert "acme" not in flavoured["keywords"]
     assert flavoured["palette"] == plain["palette"]

@@ -1,4 +1,4 @@
-"""The builtin agent's CSS and JS ship as package data and render from an installed copy."""
+"""The builtin agent's CSS, JS and trade copy ship as package data and render from an installed copy."""
 
 from __future__ import annotations
 
@@ -40,6 +40,10 @@ def _wheel_contents() -> dict[str, Path]:
 def test_every_builtin_asset_is_package_data():
     assets = {path.relative_to(REPO_ROOT).as_posix() for path in ASSETS.iterdir() if path.is_file()}
     assert {"site.css", "site.js"} <= {Path(name).name for name in assets}
+    # The trades' copy is data too (one JSON file per group of trades).
+    trades = {path.relative_to(REPO_ROOT).as_posix() for path in (ASSETS.parent / "trades").iterdir()}
+    assert "smbatcher/agents/builtin/trades/neutral.json" in trades
+    assets |= trades
     missing = assets - set(_wheel_contents())
     assert not missing, f"not in [tool.setuptools.package-data]: {sorted(missing)}"
 

@@ -10,8 +10,8 @@ these processes and start-up time is multiplied by every site.
 
 The package, in the order a site is made: ``seeds`` (the seeded draws),
 ``names`` (the name from the domain), ``palette`` (colours and contrast),
-``look`` (fonts, layouts, corners), ``copytext`` (the words for each kind of
-business), ``design`` (the design as data and as markdown), ``parse``
+``look`` (fonts, layouts, corners), ``copytext`` (the words for each trade,
+read from ``trades/*.json``), ``design`` (the design as data and as markdown), ``parse``
 (reading any design document back), ``art`` (inline SVG), ``render`` (the
 HTML, and the CSS and JS from ``assets/``) and ``entry`` (the process,
 ``python -m smbatcher.agents.builtin``). This module re-exports the names

@@ -1,15 +1,15 @@
 """The builtin design: a domain's choices as data, and as the design document.
 
 ``build_design`` draws everything from the domain's seed (palette, type,
-layout, corners, kind of business and its copy; the brief only flavours the
-copy); ``make_design`` writes it as the markdown the design phase leaves
+layout, corners and copy; the trade the domain names, or the brief when the
+domain names none, picks the copy); ``make_design`` writes it as the markdown the design phase leaves
 behind, in the ``- key: value`` shape ``parse.py`` reads back.
 ``SECTION_TITLES`` fixes the page's sections, their order and headings.
 """
 
 from __future__ import annotations
 
-from .copytext import FEATURE_INTROS, FOOTER_NOTES, brief_keywords, pick_kind
+from .copytext import brief_keywords, pick_trade, shared
 from .look import CORNERS, FONT_PAIRINGS, LAYOUTS
 from .names import name_from_domain
 from .palette import PALETTE_ROLES, contrast_ratio, make_palette
@@ -25,38 +25,38 @@ def build_design(domain: str, brief: str = "", name: str | None = None) -> dict:
     domain = domain.strip().lower()
     seed = Seed(domain)
     name = name or name_from_domain(domain)
-    # The brief only flavours: it can pick the kind of copy and adds keywords;
-    # the look (palette, type, layout) stays a function of the domain alone.
+    # The brief only flavours: it can name the trade and adds keywords; the
+    # look (palette, type, layout) stays a function of the domain alone.
     brief_words = brief_keywords(brief)
-    kind = pick_kind(seed, domain, brief_words)
+    trade = pick_trade(domain, brief)
     mood, palette = make_palette(seed)
     pairing, heading_stack, body_stack = seed.choice("fonts", FONT_PAIRINGS)
 
     def pick(label: str, options) -> str:
         return seed.choice(label, options).format(name=name)
 
-    about = pick("about", kind.about_texts)
+    about = pick("about", trade.about)
 
     features = [
         {"title": title.format(name=name), "text": text.format(name=name)}
-        for title, text in seed.sample("features", kind.features, 3)
+        for title, text in seed.sample("features", trade.services, 3)
     ]
     sections: dict[str, dict] = {
         "hero": {
-            "heading": pick("hero-heading", kind.hero_headings),
-            "text": pick("hero-text", kind.hero_texts),
-            "button": pick("hero-button", kind.hero_buttons),
+            "heading": pick("hero-heading", trade.hero_headings),
+            "text": pick("hero-text", trade.hero_texts),
+            "button": pick("hero-button", trade.hero_buttons),
         },
         "features": {
-            "label": kind.features_label,
-            "heading": pick("features-heading", kind.features_headings),
-            "text": pick("features-intro", FEATURE_INTROS),
+            "label": trade.menu,
+            "heading": pick("features-heading", shared("feature_headings")),
+            "text": pick("features-intro", shared("feature_intros")),
             "items": features,
         },
         "about": {"label": "About", "heading": f"About {name}", "text": about},
     }
     if seed.number("proof", 2) == 0:
-        quote, cite = seed.choice("quote", kind.quotes)
+        quote, cite = seed.choice("quote", trade.quotes)
         sections["testimonial"] = {
             "label": "Kind words",
             "heading": "What people say",
@@ -69,24 +69,24 @@ def build_design(domain: str, brief: str = "", name: str | None = None) -> dict:
             "heading": "Questions, answered",
             "items": [
                 {"title": question, "text": answer.format(name=name)}
-                for question, answer in seed.sample("faq", kind.faqs, 3)
+                for question, answer in seed.sample("faq", trade.faqs, 3)
             ],
         }
-    tagline = pick("tagline", kind.taglines)
+    tagline = pick("tagline", trade.taglines)
     sections["cta"] = {
-        "label": "Contact",
-        "heading": pick("cta-heading", kind.cta_headings),
-        "text": pick("cta-text", kind.cta_texts),
+        "label": trade.contact,
+        "heading": pick("cta-heading", trade.cta_headings),
+        "text": pick("cta-text", trade.cta_texts),
         "email": f"hello@{domain}",
         "button": "Copy email address",
     }
-    sections["footer"] = {"text": f"{name}. {tagline}. {seed.choice('footer', FOOTER_NOTES)}"}
+    sections["footer"] = {"text": f"{name}. {tagline}. {seed.choice('footer', shared('footer_notes'))}"}
 
     return {
         "name": name,
         "domain": domain,
         "tagline": tagline,
-        "kind": kind.key,
+        "kind": trade.key,
         "keywords": ", ".join(brief_words),
         "layout": seed.choice("layout", LAYOUTS),
         "mood": mood,

@@ -17,6 +17,7 @@ import re
 from string import Template
 
 from .art import hero_art, icon
+from .copytext import trade_by_key
 from .design import SECTION_TITLES, build_design
 from .look import CORNERS, LAYOUTS
 from .palette import PALETTE_ROLES, relative_luminance
@@ -73,6 +74,7 @@ def _complete(design: dict, domain: str) -> dict:
         "name": design.get("name") or base["name"],
         "tagline": design.get("tagline") or base["tagline"],
         "keywords": design.get("keywords") or base["keywords"],
+        "kind": design.get("kind") or base["kind"],
         "layout": chosen("layout", LAYOUTS),
         # The mood follows the palette actually used, not the document's word.
         "mood": "dark" if relative_luminance(palette["background"]) < 0.2 else "light",
@@ -115,9 +117,11 @@ def _render_html(design: dict, seed: Seed) -> str:
     ]
     if "features" in sections:
         features = sections["features"]
+        trade = trade_by_key(design.get("kind") or "")
+        icons = trade.icons if trade is not None and trade.key != "general" else ()
         items = "\n".join(
             '          <li class="feature">\n'
-            f"            {icon(index, seed)}\n"
+            f"            {icon(index, seed, icons)}\n"
             f'            <h3>{_escape(item["title"])}</h3>\n'
             f'            <p>{_escape(item["text"])}</p>\n'
             "          </li>"
