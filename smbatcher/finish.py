@@ -26,6 +26,7 @@ from .fs import atomic_write
 from .manifest import parse_manifest
 from .sitecheck import check_site
 from .store import Store
+from .text import clean_text
 from .workspace import Workspace
 
 _PARALLEL_FROM = 24  # below this many sites a process pool costs more than it saves
@@ -65,7 +66,8 @@ class FinishReport:
 
 def _check_one(args: tuple[str, str, str]) -> tuple[str, list[str]]:
     domain, site_dir, design_file = args
-    return domain, [str(p) for p in check_site(Path(site_dir), Path(design_file))]
+    # Problems name files the agent chose: cleaned here, once, for the terminal, JSON and the registry note.
+    return domain, [clean_text(str(p)) for p in check_site(Path(site_dir), Path(design_file))]
 
 
 def check_sites(workspace: Workspace, domains: list[str]) -> dict[str, list[str]]:

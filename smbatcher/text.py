@@ -10,7 +10,8 @@ Two functions, used everywhere agent text goes:
   tab, DEL, C1 (U+0080-U+009F, U+009B is a one-character CSI), Unicode line/paragraph separators
   and the bidi overrides and isolates (U+202E makes a line read backwards) become ``\\uXXXX``,
   lower-case hex, the form REGISTRY.md uses for its line-break escapes, so a message reads the
-  same in the registry, on the terminal and on the dashboard. ``ESC ] 0 ; title BEL`` can then
+  same in the registry, on the terminal and on the dashboard. A lone surrogate (a file name's
+  undecodable byte, as os.listdir gives it) becomes U+FFFD: strict UTF-8 and JSON readers take it. ``ESC ] 0 ; title BEL`` can then
   neither retitle a terminal nor clear it.
 
 Escaping is idempotent: escaped text holds no control character, so escaping it again is a no-op.
@@ -25,14 +26,16 @@ import re
 _CONTROL_RE = re.compile(
     "[\x00-\x08\x0a-\x1f\x7f-\x9f"  # C0 but tab, DEL, C1 (U+009B CSI included)
     "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"  # bidi marks, embeddings, overrides, isolates
-    "\u2028\u2029]"  # line and paragraph separators (line breaks for str.splitlines())
+    "\u2028\u2029"  # line and paragraph separators (line breaks for str.splitlines())
+    "\ud800-\udfff]"  # lone surrogates: an undecodable byte of a file name; no encoder takes them
 )
 _UNSAFE_UNICODE_RE = re.compile("[\x00\ud800-\udfff]")  # NUL and lone surrogates
 REPLACEMENT = "\ufffd"
 
 
 def _code(match: re.Match) -> str:
-    return f"\\u{ord(match.group()):04x}"
+    code = ord(match.group())
+    return REPLACEMENT if 0xD800 <= code <= 0xDFFF else f"\\u{code:04x}"
 
 
 def escape_control(text: str) -> str:

@@ -1,0 +1,127 @@
+"""What an agent says is data (issue 22): escape sequences, odd Unicode and absurd numbers from an
+agent never reach a terminal, a report, a JSON reader or the cost caps raw. Real smb processes with
+tests/agents/hostile.py as the agent."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from support.agents import agent_cmd
+from support.cli import explain, run_smb, smb_env
+from support.workspaces import build_site, make_sites
+
+from smbatcher.numbers import checked_cost, checked_count
+from smbatcher.text import clean_text, escape_control
+
+# A raw control character a terminal acts on: C0 but tab and line feed, DEL, C1, bidi controls.
+RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+ESCAPES = "\x1b]0;pwned\x07 \x1b[2J \x9b31m \u202eevil"
+
+
+def assert_clean(proc, what: str) -> None:
+    for name, text in (("stdout", proc.stdout), ("stderr", proc.stderr)):
+        found = RAW_CONTROL.search(text)
+        assert found is None, f"{what}: raw {found.group()!r} on {name}\n{explain(proc)}"
+
+
+def test_escape_control_escapes_what_a_terminal_acts_on_and_keeps_the_rest():
+    assert escape_control(ESCAPES + "\tok é") == \
+        "\\u001b]0;pwned\\u0007 \\u001b[2J \\u009b31m \\u202eevil\tok é"
+    assert escape_control("a\nb\r\u2028c") == "a\\u000ab\\u000d\\u2028c"  # the registry's line-break form
+    assert escape_control(escape_control(ESCAPES)) == escape_control(ESCAPES)  # idempotent
+    assert clean_text("x\x00y\ud800z") == "x\ufffdy\ufffdz"
+    clean_text("\udcff" * 3).encode("utf-8")  # always encodable
+
+
+@pytest.mark.parametrize("value", [-50, float("nan"), float("inf"), -float("inf"), 1e308, 10**400, "5", True, [1]])
+def test_absurd_costs_are_not_reported(value):
+    warnings: list[str] = []
+    assert checked_cost(value, warnings) == 0.0
+    assert len(warnings) == 1 and "total_cost_usd" in warnings[0]
+
+
+@pytest.mark.parametrize("value", [-1, "many", 2.5, float("nan"), True, 10**30])
+def test_absurd_counts_are_not_reported(value):
+    warnings: list[str] = []
+    assert checked_count(value, warnings, "num_turns") == 0
+    assert len(warnings) == 1
+
+
+def test_sane_numbers_pass():
+    assert checked_cost(0.42) == 0.42 and checked_cost(0) == 0.0 and checked_count(17) == 17
+
+
+def test_escape_sequences_from_an_agent_and_a_note_reach_no_output_raw(workspace):
+    names = make_sites(workspace, 2, implement=agent_cmd("hostile"), max_attempts=1)
+    env = smb_env(HOSTILE_MODE="escapes")
+    run = run_smb(workspace, "implement", "--batch", "001", env=env, timeout=90)
+    assert run.returncode == 1, explain(run)
+    assert "FAIL" in run.stdout and "\\u001b]0;pwned" in run.stdout, explain(run)  # shown, escaped
+    assert_clean(run, "implement")
+    note = run_smb(workspace, "set-status", names[1], "--status", "D", "--force", "--note", "op " + ESCAPES)
+    assert note.returncode == 0, explain(note)
+    assert_clean(note, "set-status")
+    build_site(workspace, names[0])
+    run_smb(workspace, "set-status", names[0], "--status", "I", "--force")
+    commands = [
+        ("history", names[0]), ("history", names[1]), ("list-sites", "--format", "table"),
+        ("list-sites", "--format", "json"), ("list-sites", "--format", "csv"), ("list-sites", "--format", "plain"),
+        ("report",), ("report", "--json"), ("status",), ("status", "--json"), ("finish", "--batch", "001"),
+    ]
+    for args in commands:
+        proc = run_smb(workspace, *args, timeout=60)
+        assert proc.returncode in (0, 1), f"{args}\n{explain(proc)}"
+        assert_clean(proc, " ".join(args))
+        if "json" in args or "--json" in args:
+            json.loads(proc.stdout)
+    history = run_smb(workspace, "history", names[0])
+    assert "pwned" in history.stdout, explain(history)  # the message is there, as text
+    listed = json.loads(run_smb(workspace, "list-sites", "--format", "json").stdout)
+    assert any("pwned" in row.get("note", "") for row in listed), listed
+
+
+@pytest.mark.xfail(reason="set-status --note stores raw control characters until the registry engineer's "
+                          "cell escaping (branch registry/reg2) is merged; the coordinator removes this mark",
+                   strict=False)
+def test_registry_file_holds_no_raw_control_character(workspace):
+    names = make_sites(workspace, 2, implement=agent_cmd("hostile"), max_attempts=1)
+    run_smb(workspace, "implement", "--batch", "001", env=smb_env(HOSTILE_MODE="escapes"), timeout=90)
+    run_smb(workspace, "set-status", names[1], "--status", "D", "--force", "--note", "op " + ESCAPES)
+    text = workspace.registry.read_bytes().decode("utf-8")
+    assert RAW_CONTROL.search(text) is None, text
+
+
+def test_a_lone_surrogate_and_nul_in_a_message_are_stored_clean(workspace):
+    names = make_sites(workspace, 1, implement=agent_cmd("hostile"), max_attempts=3)
+    run = run_smb(workspace, "implement", "--batch", "001", env=smb_env(HOSTILE_MODE="escapes"), timeout=90)
+    assert "internal error" not in run.stdout, explain(run)
+    assert b"\x00" not in workspace.registry.read_bytes()
+    events = workspace.events.read_bytes()
+    events.decode("utf-8")  # strict: no lone surrogate written
+    for args in (("status",), ("history", names[0]), ("report",)):
+        proc = run_smb(workspace, *args)
+        assert proc.returncode == 0 and "unexpected" not in proc.stderr, f"{args}\n{explain(proc)}"
+
+
+@pytest.mark.parametrize("cost", ["-50", "NaN", "Infinity", "1e308", '"12"'])
+def test_absurd_costs_from_an_agent_are_ignored_with_one_warning(workspace, cost):
+    names = make_sites(workspace, 2, implement=agent_cmd("hostile"))
+    env = smb_env(HOSTILE_MODE="numbers", HOSTILE_COST=cost, HOSTILE_TURNS='"many"')
+    run = run_smb(workspace, "implement", "--batch", "001", env=env, timeout=90)
+    assert run.returncode == 0, explain(run)  # the attempt is judged as usual: the site is built
+    status = run_smb(workspace, "status")
+    assert "$nan" not in status.stdout.lower() and "$-" not in status.stdout and "$inf" not in status.stdout.lower()
+    assert not re.search(r"\$\d{7,}", status.stdout), explain(status)
+    log = (workspace.logs / "sites" / names[0] / "implement-1.log").read_text()
+    warnings = [line for line in log.splitlines() if line.startswith("=== smb warning:")]
+    assert len(warnings) == 1 and "total_cost_usd" in warnings[0] and "num_turns" in warnings[0], log
+
+
+def test_max_cost_total_still_stops_a_run(workspace):
+    make_sites(workspace, 6, implement=agent_cmd("hostile"), max_agents=1, max_cost_total=1.0)
+    env = smb_env(HOSTILE_MODE="numbers", HOSTILE_COST="0.6")
+    run = run_smb(workspace, "implement", "--batch", "001", env=env, timeout=90)
+    built = run_smb(workspace, "list-sites", "--status", "I").stdout.split()
+    assert 1 <= len(built) < 6, explain(run)
