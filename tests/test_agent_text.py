@@ -125,3 +125,27 @@ def test_max_cost_total_still_stops_a_run(workspace):
     run = run_smb(workspace, "implement", "--batch", "001", env=env, timeout=90)
     built = run_smb(workspace, "list-sites", "--status", "I").stdout.split()
     assert 1 <= len(built) < 6, explain(run)
+
+
+def test_finish_prints_odd_file_names_escaped_and_its_json_is_strict(workspace):
+    import os
+    import subprocess
+
+    from support.cli import smb_argv
+
+    names = make_sites(workspace, 1)
+    site = build_site(workspace, names[0])
+    for odd in (b"esc-\x1b[2J-\xff.html", b"bidi-\xe2\x80\xae.html"):
+        os.symlink("nowhere", os.path.join(os.fsencode(site), odd))  # a broken link: finish names it
+    run_smb(workspace, "set-status", names[0], "--status", "I", "--force")
+    plain = run_smb(workspace, "finish", "--batch", "001", "--dry-run")
+    assert plain.returncode == 1 and "\\u001b[2J" in plain.stdout, explain(plain)
+    assert_clean(plain, "finish")
+    raw = subprocess.run(smb_argv(workspace, "finish", "--batch", "001", "--json"), cwd=workspace.root,
+                         env=smb_env(), capture_output=True, timeout=60)
+    text = raw.stdout.decode("utf-8", "strict")  # a raw 0xff byte would fail here
+    assert RAW_CONTROL.search(text) is None, text
+    data = json.loads(text)
+    reasons = " ".join(r for f in data["failed"] for r in f["reasons"])
+    assert "esc-\\u001b[2J-\ufffd.html" in reasons and "bidi-\\u202e.html" in reasons, reasons
+    (workspace.logs / f"finish-001.json").read_bytes().decode("utf-8", "strict")
