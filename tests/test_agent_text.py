@@ -149,3 +149,32 @@ def test_finish_prints_odd_file_names_escaped_and_its_json_is_strict(workspace):
     reasons = " ".join(r for f in data["failed"] for r in f["reasons"])
     assert "esc-\\u001b[2J-\ufffd.html" in reasons and "bidi-\\u202e.html" in reasons, reasons
     (workspace.logs / f"finish-001.json").read_bytes().decode("utf-8", "strict")
+
+
+@pytest.mark.parametrize("mode", ["symlink", "fifo"])
+def test_an_output_that_is_or_holds_a_link_or_fifo_fails_the_attempt_and_is_not_promoted(workspace, tmp_path, mode):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "index.html").write_text("<!doctype html><title>outside</title>\n")
+    names = make_sites(workspace, 1, implement=agent_cmd("hostile"), max_attempts=1)
+    env = smb_env(HOSTILE_MODE=mode, HOSTILE_TARGET=str(outside))
+    run = run_smb(workspace, "implement", "--batch", "001", env=env, timeout=90)
+    assert run.returncode == 1, explain(run)
+    assert ("a symlink" if mode == "symlink" else "a FIFO") in run.stdout, explain(run)
+    site = workspace.site_dir(names[0])
+    assert not site.is_symlink() and not site.exists(), explain(run)
+    assert run_smb(workspace, "list-sites", "--status", "I").stdout == ""
+
+
+def test_a_design_file_that_links_outside_is_not_promoted(workspace, tmp_path):
+    from support.registry import write_registry
+    from support.workspaces import write_config
+
+    target = tmp_path / "hostname"
+    target.write_text("# a design that lives outside\n")
+    names = write_registry(workspace, 1, status="-")
+    write_config(workspace, design=agent_cmd("hostile"), max_attempts=1)
+    run = run_smb(workspace, "design", "--batch", "001", env=smb_env(HOSTILE_MODE="symlink", HOSTILE_TARGET=str(target)),
+                  timeout=90)
+    assert run.returncode == 1 and "a symlink" in run.stdout, explain(run)
+    assert not workspace.design_file(names[0]).is_symlink() and not workspace.design_file(names[0]).exists()
