@@ -10,9 +10,11 @@ any instant leaves the old file or the new one; a second run finishes the rest.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -21,7 +23,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import EXIT_FAILED, UsageError
+from .errors import EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM, SmbError, UsageError
 from .fs import atomic_write
 from .manifest import parse_manifest
 from .sitecheck import check_site
@@ -64,6 +66,63 @@ class FinishReport:
         }
 
 
+class FinishStopped(SmbError):
+    """SIGINT/SIGTERM/SIGHUP during finish (issue 22): the checks stopped, their workers ended, the
+    transaction done or never begun; the exit code is the signal's (130 / 143), as in design and implement."""
+
+
+class _Signals:
+    """finish's stop: a signal raises FinishStopped, except inside the transaction, where it waits
+    for the commit (so the batch is never half final). SIGHUP counts as SIGTERM, as in the pool."""
+
+    def __init__(self) -> None:
+        self.deferring = False
+        self.pending: int | None = None
+        self._old: dict[int, object] = {}
+
+    def __enter__(self) -> "_Signals":
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            try:
+                current = signal.getsignal(sig)
+                if sig == signal.SIGHUP and current == signal.SIG_IGN:
+                    continue  # nohup: a closed terminal is not a stop
+                self._old[sig] = current
+                signal.signal(sig, self._on_signal)
+            except ValueError:  # not the main thread (the dashboard, a test): no handlers
+                break
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+
+    def _on_signal(self, signum: int, frame) -> None:
+        self.pending = signal.SIGINT if signum == signal.SIGINT else signal.SIGTERM
+        if not self.deferring:
+            self.raise_pending()
+
+    def raise_pending(self) -> None:
+        if self.pending is not None:
+            name = "SIGINT" if self.pending == signal.SIGINT else "SIGTERM"
+            raise FinishStopped(f"finish stopped by {name}" + ("" if self.deferring is None else ": nothing written"),
+                                EXIT_SIGINT if self.pending == signal.SIGINT else EXIT_SIGTERM)
+
+    @contextlib.contextmanager
+    def deferred(self):
+        self.deferring = True
+        try:
+            yield
+        finally:
+            self.deferring = False
+
+
+def _worker_start() -> None:
+    """A check worker leaves stops to finish, which ends it (a forked child inherits its handlers)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
 def _check_one(args: tuple[str, str, str]) -> tuple[str, list[str]]:
     domain, site_dir, design_file = args
     # Problems name files the agent chose: cleaned here, once, for the terminal, JSON and the registry note.
@@ -76,8 +135,21 @@ def check_sites(workspace: Workspace, domains: list[str]) -> dict[str, list[str]
     workers = min(os.cpu_count() or 1, 8)
     if len(jobs) < _PARALLEL_FROM or workers < 2:
         return dict(map(_check_one, jobs))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return dict(pool.map(_check_one, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_start)
+    try:
+        results = dict(pool.map(_check_one, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
+    except BaseException:
+        # A stop (or a broken worker): end the workers now, never leave one holding our stdout.
+        # ProcessPoolExecutor has no public terminate before 3.14 (terminate_workers): its process map.
+        processes = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.kill()
+        for process in processes:
+            process.join(5)
+        raise
+    pool.shutdown()
+    return results
 
 
 def _counts(rows) -> dict[str, int]:
@@ -106,6 +178,16 @@ def conservation_problem(start: set[str], now: set[str], manifest: set[str] | No
 
 def finish_batch(workspace: Workspace, store: Store, batch: str, *, dry_run: bool = False,
                  reset_failed: bool = False, screenshots: bool = False) -> FinishReport:
+    with _Signals() as signals:
+        report = _finish_batch(workspace, store, batch, signals, dry_run=dry_run, reset_failed=reset_failed,
+                               screenshots=screenshots)
+        signals.deferring = None  # type: ignore[assignment]  (the message: the transaction may have been written)
+        signals.raise_pending()  # a stop that arrived during the transaction: it is done, now stop
+        return report
+
+
+def _finish_batch(workspace: Workspace, store: Store, batch: str, signals: _Signals, *, dry_run: bool,
+                  reset_failed: bool, screenshots: bool) -> FinishReport:
     started = time.monotonic()
     report = FinishReport(batch=batch, dry_run=dry_run, reset_failed=reset_failed)
     registry = store.read()
@@ -129,7 +211,7 @@ def finish_batch(workspace: Workspace, store: Store, batch: str, *, dry_run: boo
     report.failed = {d: results[d] for d in todo if results[d]}
     report.refused = conservation_problem(start_set, start_set, manifest)
     if not dry_run and report.refused is None and todo:
-        with store.transaction(actor="finish") as txn:
+        with signals.deferred(), store.transaction(actor="finish") as txn:
             now_rows = txn.registry.batch_rows(batch)
             report.refused = conservation_problem(start_set, {r.domain for r in now_rows}, manifest)
             if report.refused is None:
