@@ -67,60 +67,96 @@ class FinishReport:
 
 
 class FinishStopped(SmbError):
-    """SIGINT/SIGTERM/SIGHUP during finish (issue 22): the checks stopped, their workers ended, the
-    transaction done or never begun; the exit code is the signal's (130 / 143), as in design and implement."""
+    """SIGINT/SIGTERM/SIGHUP before or during finish (issue 22): the checks stopped, their workers
+    ended, the transaction done or never begun; the exit code is the signal's (130 / 143), as in
+    design and implement."""
 
 
-class _Signals:
-    """finish's stop: a signal raises FinishStopped, except inside the transaction, where it waits
-    for the commit (so the batch is never half final). SIGHUP counts as SIGTERM, as in the pool."""
+class StopSignals:
+    """How `smb run` and `smb finish` stop outside the pool (whose wakeup.py handles its phases and
+    puts these handlers back after). A signal is recorded; it raises FinishStopped at once only
+    while finish's checks run (read-only work in killable workers); elsewhere (between phases,
+    inside finish's transaction, its report file) it waits for the next checkpoint, so a batch is
+    never half final and no claim or commit is cut. SIGHUP counts as SIGTERM, as in the pool."""
 
     def __init__(self) -> None:
-        self.deferring = False
-        self.pending: int | None = None
+        self.pending: int | None = None  # the exit code of the signal received
+        self.raising = False
         self._old: dict[int, object] = {}
 
-    def __enter__(self) -> "_Signals":
+    def install(self) -> bool:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             try:
                 current = signal.getsignal(sig)
                 if sig == signal.SIGHUP and current == signal.SIG_IGN:
                     continue  # nohup: a closed terminal is not a stop
-                self._old[sig] = current
                 signal.signal(sig, self._on_signal)
             except ValueError:  # not the main thread (the dashboard, a test): no handlers
-                break
-        return self
+                return False
+            self._old[sig] = current
+        return True
 
-    def __exit__(self, *exc) -> None:
+    def restore(self) -> None:
         for sig, handler in self._old.items():
             signal.signal(sig, handler)
+        self._old.clear()
 
     def _on_signal(self, signum: int, frame) -> None:
-        self.pending = signal.SIGINT if signum == signal.SIGINT else signal.SIGTERM
-        if not self.deferring:
-            self.raise_pending()
+        self.pending = EXIT_SIGINT if signum == signal.SIGINT else EXIT_SIGTERM
+        if self.raising:
+            self.raising = False
+            self.stop_if_pending("during finish's checks: nothing written")
 
-    def raise_pending(self) -> None:
+    def stop_if_pending(self, when: str) -> None:
         if self.pending is not None:
-            name = "SIGINT" if self.pending == signal.SIGINT else "SIGTERM"
-            raise FinishStopped(f"finish stopped by {name}" + ("" if self.deferring is None else ": nothing written"),
-                                EXIT_SIGINT if self.pending == signal.SIGINT else EXIT_SIGTERM)
+            name = "SIGINT" if self.pending == EXIT_SIGINT else "SIGTERM"
+            raise FinishStopped(f"stopped by {name} {when}", self.pending)
 
     @contextlib.contextmanager
-    def deferred(self):
-        self.deferring = True
+    def raising_now(self):
+        self.stop_if_pending("before finish's checks: nothing written")
+        self.raising = True
         try:
             yield
         finally:
-            self.deferring = False
+            self.raising = False
+
+
+_active: StopSignals | None = None
+
+
+@contextlib.contextmanager
+def stop_signals():
+    """The StopSignals in force: the outer one (`smb run` installs it around its phases), or a new one."""
+    global _active
+    if _active is not None:
+        yield _active
+        return
+    stop = StopSignals()
+    installed = stop.install()
+    _active = stop if installed else None
+    try:
+        yield stop
+    finally:
+        _active = None
+        stop.restore()
+
+
+def pending_stop() -> int | None:
+    """The exit code of a stop signal `smb run` received between its phases, or None."""
+    return _active.pending if _active is not None else None
+
+
+_STOPS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 
 
 def _worker_start() -> None:
-    """A check worker leaves stops to finish, which ends it (a forked child inherits its handlers)."""
+    """A check worker leaves stops to finish, which kills it (a forked child inherits finish's
+    handlers and its blocked mask: both undone here)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)
 
 
 def _check_one(args: tuple[str, str, str]) -> tuple[str, list[str]]:
@@ -137,7 +173,14 @@ def check_sites(workspace: Workspace, domains: list[str]) -> dict[str, list[str]
         return dict(map(_check_one, jobs))
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_start)
     try:
-        results = dict(pool.map(_check_one, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
+        # The workers are forked while map submits: a stop must not raise inside the fork hooks
+        # (it would be "ignored" there), so it waits, blocked, until they are up (they unblock it).
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
+        try:
+            answers = pool.map(_check_one, jobs, chunksize=max(1, len(jobs) // (workers * 4)))
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        results = dict(answers)
     except BaseException:
         # A stop (or a broken worker): end the workers now, never leave one holding our stdout.
         # ProcessPoolExecutor has no public terminate before 3.14 (terminate_workers): its process map.
@@ -178,15 +221,15 @@ def conservation_problem(start: set[str], now: set[str], manifest: set[str] | No
 
 def finish_batch(workspace: Workspace, store: Store, batch: str, *, dry_run: bool = False,
                  reset_failed: bool = False, screenshots: bool = False) -> FinishReport:
-    with _Signals() as signals:
-        report = _finish_batch(workspace, store, batch, signals, dry_run=dry_run, reset_failed=reset_failed,
+    with stop_signals() as stop:
+        stop.stop_if_pending("before finish: nothing written")  # a stop between `smb run`'s phases
+        report = _finish_batch(workspace, store, batch, stop, dry_run=dry_run, reset_failed=reset_failed,
                                screenshots=screenshots)
-        signals.deferring = None  # type: ignore[assignment]  (the message: the transaction may have been written)
-        signals.raise_pending()  # a stop that arrived during the transaction: it is done, now stop
+        stop.stop_if_pending("during finish; its transaction completed first")
         return report
 
 
-def _finish_batch(workspace: Workspace, store: Store, batch: str, signals: _Signals, *, dry_run: bool,
+def _finish_batch(workspace: Workspace, store: Store, batch: str, stop: StopSignals, *, dry_run: bool,
                   reset_failed: bool, screenshots: bool) -> FinishReport:
     started = time.monotonic()
     report = FinishReport(batch=batch, dry_run=dry_run, reset_failed=reset_failed)
@@ -206,12 +249,13 @@ def _finish_batch(workspace: Workspace, store: Store, batch: str, signals: _Sign
         manifest = set(parse_manifest(manifest_path.read_text(encoding="utf-8")).domains)
     report.already_final = [row.domain for row in rows if row.status == "Q"]
     todo = [row.domain for row in rows if row.status == "I"]
-    results = check_sites(workspace, todo)
+    with stop.raising_now():
+        results = check_sites(workspace, todo)
     report.passed = [d for d in todo if not results[d]]
     report.failed = {d: results[d] for d in todo if results[d]}
     report.refused = conservation_problem(start_set, start_set, manifest)
     if not dry_run and report.refused is None and todo:
-        with signals.deferred(), store.transaction(actor="finish") as txn:
+        with store.transaction(actor="finish") as txn:
             now_rows = txn.registry.batch_rows(batch)
             report.refused = conservation_problem(start_set, {r.domain for r in now_rows}, manifest)
             if report.refused is None:
