@@ -46,3 +46,23 @@ def test_a_closed_stderr_and_stdout_do_not_stop_the_run(workspace):
     statuses = subprocess.run(smb_argv(workspace, "list-sites", "--format", "csv"), env=smb_env(),
                               capture_output=True, text=True, timeout=60).stdout.splitlines()[1:]
     assert len(statuses) == 5 and all(",D," in line for line in statuses), statuses
+
+
+def test_a_terminal_that_goes_away_does_not_stop_the_run(workspace):
+    """stdout and stderr on a pseudo-terminal (so smb draws its progress display) whose other end
+    closes after the first output: every later write fails with EIO; the run goes on."""
+    write_registry(workspace, 12, status="-")
+    write_config(workspace, design="builtin", implement="builtin", max_agents=2)
+    master, slave = os.openpty()
+    child = subprocess.Popen(smb_argv(workspace, "design", "--batch", "001"), cwd=workspace.root,
+                             env=smb_env(TERM="xterm", NO_COLOR=None), stdin=subprocess.DEVNULL, stdout=slave,
+                             stderr=slave, start_new_session=True)
+    os.close(slave)
+    try:
+        os.read(master, 1)  # smb has printed something: the terminal is in use
+    finally:
+        os.close(master)  # the terminal goes away
+    assert child.wait(timeout=180) == 0
+    statuses = subprocess.run(smb_argv(workspace, "list-sites", "--format", "csv"), env=smb_env(),
+                              capture_output=True, text=True, timeout=60).stdout.splitlines()[1:]
+    assert len(statuses) == 12 and all(",D," in line for line in statuses), statuses
