@@ -178,3 +178,29 @@ def test_a_design_file_that_links_outside_is_not_promoted(workspace, tmp_path):
                   timeout=90)
     assert run.returncode == 1 and "a symlink" in run.stdout, explain(run)
     assert not workspace.design_file(names[0]).is_symlink() and not workspace.design_file(names[0]).exists()
+
+
+def test_a_notification_carries_agent_text_escaped_as_strict_json(tmp_path):
+    from smbatcher import notify
+
+    out = tmp_path / "event.json"
+    notify.notify(f"sh -c 'cat > {out}'", {"event": "hold", "message": ESCAPES + " \ud800 \x00"})
+    notify.wait()
+    text = out.read_bytes().decode("utf-8", "strict")
+    assert RAW_CONTROL.search(text) is None, text
+    assert json.loads(text)["message"].startswith("\x1b]0;pwned")  # the same data, escaped in transit
+
+
+def test_a_usage_limit_message_with_a_lone_surrogate_and_nul_does_not_brick_the_workspace(workspace):
+    make_sites(workspace, 2, implement=agent_cmd("hostile"), max_agents=1, max_hold="1s")  # waits 1 s, stops
+    run = run_smb(workspace, "implement", "--batch", "001", env=smb_env(HOSTILE_MODE="limit"), timeout=90)
+    assert "internal error" not in run.stdout, explain(run)
+    assert_clean(run, "implement")
+    holds = list(workspace.root.rglob("hold.json"))
+    assert holds, explain(run)  # the usage limit did make a hold
+    held = holds[0].read_bytes().decode("utf-8", "strict")
+    assert "\\ud800" not in held and "\\u0000" not in held, held
+    for args in (("status",), ("hold",), ("doctor",), ("report",), ("implement", "--batch", "001")):
+        proc = run_smb(workspace, *args, env=smb_env(HOSTILE_MODE="limit"), timeout=90)
+        assert "unexpected" not in proc.stderr and "Traceback" not in proc.stderr, f"{args}\n{explain(proc)}"
+        assert_clean(proc, " ".join(args))

@@ -5,6 +5,7 @@ HOSTILE_MODE picks the misbehaviour:
 
 - ``escapes``: terminal escape sequences (OSC title, CSI clear screen, C1 CSI, bidi override),
   a NUL and a lone surrogate, on stderr and in its JSON result message; it fails (exit 1).
+- ``limit``: a usage-limit message holding the same sequences (a hold's message); exit 1.
 - ``numbers``: builds the site, then reports ``HOSTILE_COST`` / ``HOSTILE_TURNS`` (JSON literals,
   NaN and Infinity allowed) in its result line; exit 0.
 - ``symlink``: replaces its output folder with a symlink to ``HOSTILE_TARGET`` (implement), or
@@ -41,6 +42,9 @@ def main() -> int:
         sys.stderr.flush()
         # json.dumps writes \ud800 as an escape: the lone surrogate arrives through json.loads.
         print(result(is_error=True, result=f"agent says {ESCAPES}", total_cost_usd=0.01), flush=True)
+        return 1
+    if mode == "limit":
+        print(result(is_error=True, result=f"You've hit your session limit · resets 5pm (UTC) {ESCAPES}"), flush=True)
         return 1
     if mode == "numbers":
         build(output) if not design else open(output, "w").write("# design\n")
