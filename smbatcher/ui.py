@@ -147,12 +147,12 @@ class UI:
 
     def table(self, columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None) -> None:
         """A Rich table on a terminal; tab-separated lines with a header otherwise."""
-        rows = [[("" if c is None else escape_control(str(c))) for c in row] for row in rows]
-        if not self.terminal:
+        if not self.terminal:  # one escape per line, not per cell: list-sites prints 100,000 rows
             lines = ([escape_lines(title)] if title else []) + ["\t".join(columns)]
-            lines.extend("\t".join(row) for row in rows)
+            lines.extend(escape_control("\t".join(["" if c is None else str(c) for c in row])) for row in rows)
             emit(sys.stdout, "\n".join(lines) + "\n")
             return
+        rows = [[("" if c is None else escape_control(str(c))) for c in row] for row in rows]
         from rich.table import Table
 
         table = Table(title=title, title_justify="left", header_style="bold" if self.color else "")
