@@ -35,3 +35,14 @@ def test_notes_and_log_tails_with_escape_sequences_are_shown_escaped(workspace_r
         found = RAW_CONTROL.search(page.text)
         assert found is None, f"{url}: raw {found.group()!r}"
     assert "\\u001b]0;pwned" in app.get("/").text
+
+
+def test_the_json_api_carries_agent_text_escaped_and_strict(workspace_root):
+    names = domains(2)
+    ws = make_workspace(workspace_root, {"001": list(zip(names, ["D", "D"]))})
+    add_events(ws, [failure_event(names[0], time.time() - 5, "implement: exit=1: " + ESCAPES + " \ud800")])
+    app = TestClient(create_app(ws, load_settings(ws.config_file)), follow_redirects=False)
+    answer = app.get("/api/overview")
+    text = answer.content.decode("utf-8", "strict")
+    assert RAW_CONTROL.search(text) is None, text
+    assert "pwned" in text and answer.json()

@@ -311,7 +311,8 @@ class AgentStream:
             if isinstance(info, dict):
                 self.rate_limit = info
                 utilization = info.get("utilization")
-                if isinstance(utilization, (int, float)) and not isinstance(utilization, bool):
+                if isinstance(utilization, (int, float)) and not isinstance(utilization, bool) \
+                        and 0 <= utilization <= 100:  # issue 22: NaN would make the event log not JSON
                     self.quota_utilization = float(utilization)
                 if info.get("status") == "rejected":
                     self.action = "rate limit reached"

@@ -27,7 +27,8 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import (FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse,
+from starlette.responses import JSONResponse as _StarletteJSON
+from starlette.responses import (FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse,
                                  Response, StreamingResponse)
 from starlette.routing import Route
 
@@ -95,6 +96,14 @@ def _static_assets() -> dict[str, tuple[bytes, str, str]]:
             assets[path.name] = (data, kind, hashlib.sha256(data).hexdigest()[:10])
     return assets
 
+
+
+class JSONResponse(_StarletteJSON):
+    """The API's JSON with agent text's C1, bidi and lone surrogates escaped too (issue 22): the same
+    data for a JSON reader, nothing raw for `curl` in a terminal."""
+
+    def render(self, content) -> bytes:
+        return escape_lines(json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))).encode()
 
 
 def _printable(value):

@@ -13,6 +13,8 @@ import os
 import stat
 from pathlib import Path
 
+from ..text import clean_text
+
 _KINDS = ((stat.S_ISLNK, "a symlink"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
           (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))
 
@@ -35,7 +37,7 @@ def output_problem(output: Path | str) -> str | None:
     if stat.S_ISREG(mode):
         return None
     if not stat.S_ISDIR(mode):
-        return (f"the output {os.path.basename(output)} is {_kind(mode)}, not a file or folder; "
+        return (f"the output {clean_text(os.path.basename(output))} is {_kind(mode)}, not a file or folder; "
                 "only regular files and folders are taken")
     pending = [output]
     while pending:
@@ -45,7 +47,7 @@ def output_problem(output: Path | str) -> str | None:
                 if entry.is_dir(follow_symlinks=False):
                     pending.append(entry.path)
                 elif not entry.is_file(follow_symlinks=False):
-                    rel = os.path.relpath(entry.path, output)
+                    rel = clean_text(os.path.relpath(entry.path, output))  # an agent-chosen name
                     what = _kind(entry.stat(follow_symlinks=False).st_mode)
                     return (f"{rel} in the output is {what} (a symlink or a special file); "
                             "only regular files and folders are taken")
