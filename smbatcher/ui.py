@@ -67,8 +67,11 @@ def emit(stream, text: str, *, flush: bool = False) -> None:
 
 def _flush_quietly() -> None:
     for stream in (sys.stdout, sys.stderr):
-        if stream is not None:
-            emit(stream, "", flush=True)
+        try:
+            if stream is not None:
+                emit(stream, "", flush=True)
+        except (ValueError, OSError):  # closed, or replaced by something odd: nothing left to save
+            pass
 
 
 atexit.register(_flush_quietly)  # atexit runs before the interpreter's own flush of stdout
