@@ -204,3 +204,15 @@ def test_a_usage_limit_message_with_a_lone_surrogate_and_nul_does_not_brick_the_
         proc = run_smb(workspace, *args, env=smb_env(HOSTILE_MODE="limit"), timeout=90)
         assert "unexpected" not in proc.stderr and "Traceback" not in proc.stderr, f"{args}\n{explain(proc)}"
         assert_clean(proc, " ".join(args))
+
+
+@pytest.mark.parametrize("lie", ["-1000", "NaN"])
+def test_one_agent_lying_about_its_cost_does_not_switch_max_cost_total_off(workspace, lie):
+    names = make_sites(workspace, 6, implement=agent_cmd("hostile"), max_agents=1, max_cost_total=1.0)
+    env = smb_env(HOSTILE_MODE="numbers", HOSTILE_COST="0.6", HOSTILE_LIAR=names[0], HOSTILE_LIAR_COST=lie)
+    run = run_smb(workspace, "implement", "--batch", "001", env=env, timeout=90)
+    built = run_smb(workspace, "list-sites", "--status", "I").stdout.split()
+    assert 1 <= len(built) < 6, explain(run)  # the cap stopped launching; -1000 or NaN once disabled it
+    status = run_smb(workspace, "status", "--json")
+    json.loads(status.stdout)  # strict enough for Python; and no NaN literal:
+    assert "NaN" not in status.stdout and "-1000" not in status.stdout, explain(status)

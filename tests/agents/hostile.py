@@ -7,7 +7,8 @@ HOSTILE_MODE picks the misbehaviour:
   a NUL and a lone surrogate, on stderr and in its JSON result message; it fails (exit 1).
 - ``limit``: a usage-limit message holding the same sequences (a hold's message); exit 1.
 - ``numbers``: builds the site, then reports ``HOSTILE_COST`` / ``HOSTILE_TURNS`` (JSON literals,
-  NaN and Infinity allowed) in its result line; exit 0.
+  NaN and Infinity allowed) in its result line (``HOSTILE_LIAR_COST`` for the site
+  ``HOSTILE_LIAR``); exit 0.
 - ``symlink``: replaces its output folder with a symlink to ``HOSTILE_TARGET`` (implement), or
   makes the design file a symlink to it (design); exit 0.
 - ``fifo``: builds the site and adds a FIFO next to index.html; exit 0.
@@ -47,9 +48,12 @@ def main() -> int:
         print(result(is_error=True, result=f"You've hit your session limit · resets 5pm (UTC) {ESCAPES}"), flush=True)
         return 1
     if mode == "numbers":
+        cost = os.environ.get("HOSTILE_COST", "0.5")
+        if os.environ.get("SMB_DOMAIN") == os.environ.get("HOSTILE_LIAR"):
+            cost = os.environ.get("HOSTILE_LIAR_COST", cost)
         build(output) if not design else open(output, "w").write("# design\n")
         line = ('{"type": "result", "is_error": false, "result": "done", '
-                f'"total_cost_usd": {os.environ.get("HOSTILE_COST", "0.5")}, '
+                f'"total_cost_usd": {cost}, '
                 f'"num_turns": {os.environ.get("HOSTILE_TURNS", "3")}, '
                 f'"usage": {{"input_tokens": {os.environ.get("HOSTILE_TOKENS", "10")}, "output_tokens": 5}}}}')
         print(line, flush=True)
