@@ -171,11 +171,13 @@ def _run_phase(ctx: Context, g: Globals, phase: str, flags) -> int:
 
 
 def _run_batch(ctx: Context, g: Globals, flags) -> int:
+    from .finish import stop_signals
     from .pool import run_batch
     from .render import render_finish
 
-    result = run_batch(ctx.ui, ctx.workspace, ctx.settings, ctx.store, flags,
-                       on_phase=lambda phase, r: _after_phase(ctx, phase, flags, r))
+    with stop_signals():  # issue 22: a stop between phases or during finish ends like one during a phase
+        result = run_batch(ctx.ui, ctx.workspace, ctx.settings, ctx.store, flags,
+                           on_phase=lambda phase, r: _after_phase(ctx, phase, flags, r))
     if result.finish is not None:
         render_finish(ctx.ui, result.finish)
         if result.finish.written:

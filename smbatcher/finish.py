@@ -10,9 +10,11 @@ any instant leaves the old file or the new one; a second run finishes the rest.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -21,11 +23,12 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import EXIT_FAILED, UsageError
+from .errors import EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM, SmbError, UsageError
 from .fs import atomic_write
 from .manifest import parse_manifest
 from .sitecheck import check_site
 from .store import Store
+from .text import clean_text
 from .workspace import Workspace
 
 _PARALLEL_FROM = 24  # below this many sites a process pool costs more than it saves
@@ -63,9 +66,103 @@ class FinishReport:
         }
 
 
+class FinishStopped(SmbError):
+    """SIGINT/SIGTERM/SIGHUP before or during finish (issue 22): the checks stopped, their workers
+    ended, the transaction done or never begun; the exit code is the signal's (130 / 143), as in
+    design and implement."""
+
+
+class StopSignals:
+    """How `smb run` and `smb finish` stop outside the pool (whose wakeup.py handles its phases and
+    puts these handlers back after). A signal is recorded; it raises FinishStopped at once only
+    while finish's checks run (read-only work in killable workers); elsewhere (between phases,
+    inside finish's transaction, its report file) it waits for the next checkpoint, so a batch is
+    never half final and no claim or commit is cut. SIGHUP counts as SIGTERM, as in the pool."""
+
+    def __init__(self) -> None:
+        self.pending: int | None = None  # the exit code of the signal received
+        self.raising = False
+        self._old: dict[int, object] = {}
+
+    def install(self) -> bool:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            try:
+                current = signal.getsignal(sig)
+                if sig == signal.SIGHUP and current == signal.SIG_IGN:
+                    continue  # nohup: a closed terminal is not a stop
+                signal.signal(sig, self._on_signal)
+            except ValueError:  # not the main thread (the dashboard, a test): no handlers
+                return False
+            self._old[sig] = current
+        return True
+
+    def restore(self) -> None:
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+        self._old.clear()
+
+    def _on_signal(self, signum: int, frame) -> None:
+        self.pending = EXIT_SIGINT if signum == signal.SIGINT else EXIT_SIGTERM
+        if self.raising:
+            self.raising = False
+            self.stop_if_pending("during finish's checks: nothing written")
+
+    def stop_if_pending(self, when: str) -> None:
+        if self.pending is not None:
+            name = "SIGINT" if self.pending == EXIT_SIGINT else "SIGTERM"
+            raise FinishStopped(f"stopped by {name} {when}", self.pending)
+
+    @contextlib.contextmanager
+    def raising_now(self):
+        self.stop_if_pending("before finish's checks: nothing written")
+        self.raising = True
+        try:
+            yield
+        finally:
+            self.raising = False
+
+
+_active: StopSignals | None = None
+
+
+@contextlib.contextmanager
+def stop_signals():
+    """The StopSignals in force: the outer one (`smb run` installs it around its phases), or a new one."""
+    global _active
+    if _active is not None:
+        yield _active
+        return
+    stop = StopSignals()
+    installed = stop.install()
+    _active = stop if installed else None
+    try:
+        yield stop
+    finally:
+        _active = None
+        stop.restore()
+
+
+def pending_stop() -> int | None:
+    """The exit code of a stop signal `smb run` received between its phases, or None."""
+    return _active.pending if _active is not None else None
+
+
+_STOPS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+
+
+def _worker_start() -> None:
+    """A check worker leaves stops to finish, which kills it (a forked child inherits finish's
+    handlers and its blocked mask: both undone here)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)
+
+
 def _check_one(args: tuple[str, str, str]) -> tuple[str, list[str]]:
     domain, site_dir, design_file = args
-    return domain, [str(p) for p in check_site(Path(site_dir), Path(design_file))]
+    # Problems name files the agent chose: cleaned here, once, for the terminal, JSON and the registry note.
+    return domain, [clean_text(str(p)) for p in check_site(Path(site_dir), Path(design_file))]
 
 
 def check_sites(workspace: Workspace, domains: list[str]) -> dict[str, list[str]]:
@@ -74,8 +171,28 @@ def check_sites(workspace: Workspace, domains: list[str]) -> dict[str, list[str]
     workers = min(os.cpu_count() or 1, 8)
     if len(jobs) < _PARALLEL_FROM or workers < 2:
         return dict(map(_check_one, jobs))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return dict(pool.map(_check_one, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_start)
+    try:
+        # The workers are forked while map submits: a stop must not raise inside the fork hooks
+        # (it would be "ignored" there), so it waits, blocked, until they are up (they unblock it).
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
+        try:
+            answers = pool.map(_check_one, jobs, chunksize=max(1, len(jobs) // (workers * 4)))
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        results = dict(answers)
+    except BaseException:
+        # A stop (or a broken worker): end the workers now, never leave one holding our stdout.
+        # ProcessPoolExecutor has no public terminate before 3.14 (terminate_workers): its process map.
+        processes = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.kill()
+        for process in processes:
+            process.join(5)
+        raise
+    pool.shutdown()
+    return results
 
 
 def _counts(rows) -> dict[str, int]:
@@ -104,6 +221,16 @@ def conservation_problem(start: set[str], now: set[str], manifest: set[str] | No
 
 def finish_batch(workspace: Workspace, store: Store, batch: str, *, dry_run: bool = False,
                  reset_failed: bool = False, screenshots: bool = False) -> FinishReport:
+    with stop_signals() as stop:
+        stop.stop_if_pending("before finish: nothing written")  # a stop between `smb run`'s phases
+        report = _finish_batch(workspace, store, batch, stop, dry_run=dry_run, reset_failed=reset_failed,
+                               screenshots=screenshots)
+        stop.stop_if_pending("during finish; its transaction completed first")
+        return report
+
+
+def _finish_batch(workspace: Workspace, store: Store, batch: str, stop: StopSignals, *, dry_run: bool,
+                  reset_failed: bool, screenshots: bool) -> FinishReport:
     started = time.monotonic()
     report = FinishReport(batch=batch, dry_run=dry_run, reset_failed=reset_failed)
     registry = store.read()
@@ -122,7 +249,8 @@ def finish_batch(workspace: Workspace, store: Store, batch: str, *, dry_run: boo
         manifest = set(parse_manifest(manifest_path.read_text(encoding="utf-8")).domains)
     report.already_final = [row.domain for row in rows if row.status == "Q"]
     todo = [row.domain for row in rows if row.status == "I"]
-    results = check_sites(workspace, todo)
+    with stop.raising_now():
+        results = check_sites(workspace, todo)
     report.passed = [d for d in todo if not results[d]]
     report.failed = {d: results[d] for d in todo if results[d]}
     report.refused = conservation_problem(start_set, start_set, manifest)

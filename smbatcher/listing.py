@@ -53,13 +53,17 @@ def list_sites(
     elif fmt == "json":
         import json
 
-        write(json.dumps([row.as_dict() for row in rows], indent=1, ensure_ascii=False) + "\n")
+        from .text import escape_lines  # issue 22: notes are agent text; JSON stays valid, same data
+
+        write(escape_lines(json.dumps([row.as_dict() for row in rows], indent=1, ensure_ascii=False)) + "\n")
     elif fmt == "csv":
         import csv
 
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(registry.columns)
-        writer.writerows([row.get(c) for c in registry.columns] for row in rows)
+        from .text import escape_control  # issue 22: notes are agent text
+
+        writer.writerows([escape_control(row.get(c)) for c in registry.columns] for row in rows)
     else:
         from .ui import UI
 

@@ -16,6 +16,7 @@ import subprocess
 import time
 
 from .proc import SPARED
+from .text import escape_lines
 
 _children: list[subprocess.Popen] = []
 
@@ -24,7 +25,9 @@ def notify(command: str, event: dict, warn=None) -> None:
     if not command:
         return
     _reap()
-    payload = json.dumps({"ts": round(time.time(), 3), **event}, ensure_ascii=False).encode() + b"\n"
+    # Agent text (a hold's message) in the event: C1, bidi and lone surrogates escaped too (issue 22),
+    # so a notifier that prints it cannot be steered and the payload is always strict UTF-8 JSON.
+    payload = escape_lines(json.dumps({"ts": round(time.time(), 3), **event}, ensure_ascii=False)).encode() + b"\n"
     try:
         child = subprocess.Popen(shlex.split(command), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)

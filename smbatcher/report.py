@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -152,8 +153,8 @@ def build_status(workspace: Workspace, registry: Registry, batch: str | None = N
     states = run_states(workspace, batch)
     cost: dict[str, float] = {}
     for record in states.records:
-        if record.cost_usd:
-            cost[record.batch] = cost.get(record.batch, 0.0) + record.cost_usd
+        if record.cost_usd and math.isfinite(record.cost_usd) and record.cost_usd > 0:  # a record from
+            cost[record.batch] = cost.get(record.batch, 0.0) + record.cost_usd  # before issue 22 may hold NaN
     now = time.time()
     recent = event_log.read_since(workspace.events, now - 15 * 60)
     if batch is not None:

@@ -4,14 +4,77 @@ It knows verbosity, ``NO_COLOR`` and whether stdout is a terminal: colour,
 tables and progress bars only on a terminal; plain lines otherwise, so cron
 logs and pipes (``smb list-sites | wc -l``) stay clean. Rich is imported only
 when a table or a progress display is really drawn.
+
+Everything printed passes ``escape_lines`` (issue 22): an agent's ``ESC ] 0 ; title BEL`` or
+U+202E never reaches the terminal raw, whichever command shows it.
+
+A reader that goes away (``smb design --batch 001 | head -1``, a closed terminal) stops smb
+printing, not working (issue 22): the first EPIPE/EIO on stdout or stderr points that stream's
+file descriptor at /dev/null (what Python's docs advise for SIGPIPE), so every later write and
+the interpreter's final flush succeed silently; the run goes on, its run log has every line.
 """
 
 from __future__ import annotations
 
+import atexit
+import errno
 import json
 import os
 import sys
 from typing import Any, Iterable, Sequence
+
+from .text import escape_control, escape_lines
+
+_GONE_ERRNOS = frozenset({errno.EPIPE, errno.EIO, errno.ECONNRESET})
+_silenced: set[int] = set()  # file descriptors already pointed at /dev/null
+
+
+def _reader_gone(exc: OSError) -> bool:
+    return isinstance(exc, BrokenPipeError) or exc.errno in _GONE_ERRNOS
+
+
+def _silence(stream) -> None:
+    """Point ``stream``'s descriptor at /dev/null: what is buffered and all later output vanish."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, ValueError, OSError):
+        return
+    if fd in _silenced:
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, fd)
+    finally:
+        os.close(null)
+    _silenced.add(fd)
+
+
+def emit(stream, text: str, *, flush: bool = False) -> None:
+    """Write ``text`` to ``stream``; a reader that went away silences the stream, once."""
+    try:
+        stream.write(text)
+        if flush:
+            stream.flush()
+    except OSError as exc:
+        if not _reader_gone(exc):
+            raise
+        _silence(stream)
+        try:  # the buffered rest now drains into /dev/null, so the final flush cannot fail
+            stream.flush()
+        except OSError:
+            pass
+
+
+def _flush_quietly() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                emit(stream, "", flush=True)
+        except (ValueError, OSError):  # closed, or replaced by something odd: nothing left to save
+            pass
+
+
+atexit.register(_flush_quietly)  # atexit runs before the interpreter's own flush of stdout
 
 
 def stdout_is_terminal() -> bool:
@@ -32,27 +95,29 @@ class UI:
     # -- plain output -------------------------------------------------------------
     def out(self, text: str = "") -> None:
         """Data on stdout: printed even with --quiet."""
-        sys.stdout.write(text + "\n")
+        emit(sys.stdout, escape_lines(text) + "\n")
 
     def info(self, text: str) -> None:
         if not self.quiet:
-            sys.stdout.write(text + "\n")
+            emit(sys.stdout, escape_lines(text) + "\n")
 
     def detail(self, text: str) -> None:
         if self.verbose and not self.quiet:
-            sys.stdout.write(text + "\n")
+            emit(sys.stdout, escape_lines(text) + "\n")
 
     def warn(self, text: str) -> None:
-        sys.stderr.write(f"smb: warning: {text}\n")
+        emit(sys.stderr, f"smb: warning: {escape_lines(text)}\n")
 
     def error(self, text: str) -> None:
-        sys.stderr.write(f"smb: error: {text}\n")
+        emit(sys.stderr, f"smb: error: {escape_lines(text)}\n")
 
     def json(self, data: Any) -> None:
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        # json.dumps escapes C0 inside strings; DEL, C1 and bidi controls can only occur inside
+        # strings too, so escaping them in the dumped text keeps it valid JSON of the same data.
+        emit(sys.stdout, escape_lines(json.dumps(data, indent=2, ensure_ascii=False)) + "\n")
 
     def flush(self) -> None:
-        sys.stdout.flush()
+        emit(sys.stdout, "", flush=True)
 
     # -- rich output ----------------------------------------------------------------
     @property
@@ -70,23 +135,27 @@ class UI:
     def rich(self, text: str) -> None:
         if self.quiet:
             return
+        text = escape_lines(text)
         if self.terminal:
-            self.console.print(text)
+            try:
+                self.console.print(text)
+            except OSError as exc:
+                if not _reader_gone(exc):
+                    raise
+                _silence(sys.stdout)
         else:
             from rich.text import Text
 
-            sys.stdout.write(Text.from_markup(text).plain + "\n")
+            emit(sys.stdout, Text.from_markup(text).plain + "\n")
 
     def table(self, columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None) -> None:
         """A Rich table on a terminal; tab-separated lines with a header otherwise."""
-        rows = [[("" if c is None else str(c)) for c in row] for row in rows]
-        if not self.terminal:
-            if title:
-                sys.stdout.write(title + "\n")
-            sys.stdout.write("\t".join(columns) + "\n")
-            for row in rows:
-                sys.stdout.write("\t".join(row) + "\n")
+        if not self.terminal:  # one escape per line, not per cell: list-sites prints 100,000 rows
+            lines = ([escape_lines(title)] if title else []) + ["\t".join(columns)]
+            lines.extend(escape_control("\t".join(["" if c is None else str(c) for c in row])) for row in rows)
+            emit(sys.stdout, "\n".join(lines) + "\n")
             return
+        rows = [[("" if c is None else escape_control(str(c))) for c in row] for row in rows]
         from rich.table import Table
 
         table = Table(title=title, title_justify="left", header_style="bold" if self.color else "")
@@ -94,7 +163,12 @@ class UI:
             table.add_column(column, overflow="fold")
         for row in rows:
             table.add_row(*row)
-        self.console.print(table)
+        try:
+            self.console.print(table)
+        except OSError as exc:
+            if not _reader_gone(exc):
+                raise
+            _silence(sys.stdout)
 
 
 class RunProgress:
@@ -121,10 +195,20 @@ class RunProgress:
     def update(self, done: int, running: int, rate: str, eta: str, activity: str = "") -> None:
         """``activity``: the latest action an agent reported, or why nothing launches (a hold)."""
         self.progress.update(self.task, completed=done, running=running, rate=rate, eta=eta,
-                             activity=activity[:60])
+                             activity=escape_control(activity[:60]))
 
     def print(self, text: str) -> None:
-        self.progress.console.print(text, markup=False, highlight=False)
+        try:
+            self.progress.console.print(escape_lines(text), markup=False, highlight=False)
+        except OSError as exc:  # the terminal went away: the run goes on, its log has the line
+            if not _reader_gone(exc):
+                raise
+            _silence(sys.stdout)
 
     def stop(self) -> None:
-        self.progress.stop()
+        try:
+            self.progress.stop()
+        except OSError as exc:
+            if not _reader_gone(exc):
+                raise
+            _silence(sys.stdout)

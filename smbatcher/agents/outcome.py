@@ -38,6 +38,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Iterable
 
+from ..numbers import checked_cost, checked_count, result_warnings
+from ..text import clean_text
+
 OK = "ok"
 SITE = "site"
 USAGE_LIMIT = "usage-limit"
@@ -131,6 +134,7 @@ class AgentReport:
     permission_denials: int = 0
     quota_utilization: float | None = None
     api_error_status: int | None = None
+    warnings: tuple[str, ...] = ()  # numbers the agent reported that were ignored (not in events)
 
     def __bool__(self) -> bool:
         return self.cls == OK
@@ -147,20 +151,20 @@ class AgentReport:
         return data
 
 
-_REPORT_FIELDS = tuple(f.name for f in fields(AgentReport))
+_REPORT_FIELDS = tuple(f.name for f in fields(AgentReport) if f.name != "warnings")
 
 
 def _one_line(text: object, limit: int = MESSAGE_MAX) -> str:
     line = " ".join(str(text or "").split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+    return clean_text(line if len(line) <= limit else line[: limit - 1] + "…")  # issue 22: agent text is data
 
 
 def _int(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+    return checked_count(value)  # issue 22: a negative or absurd count is not reported
 
 
 def _float(value: object) -> float:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+    return checked_cost(value)  # issue 22: NaN, inf, negative or absurd costs are not reported
 
 
 def _tool_action(name: str, args: object) -> str:
@@ -209,6 +213,7 @@ class AgentStream:
         self.last_retry: dict | None = None
         self.synthetic_error = ""  # "error" of the CLI's synthetic assistant message
         self.synthetic_text = ""
+        self.number_warnings: list[str] = []
 
     # -- feeding -------------------------------------------------------------------------------
     def feed(self, chunk: bytes | str) -> None:
@@ -285,7 +290,7 @@ class AgentStream:
     def _object(self, obj: dict) -> None:
         kind = obj["type"]
         if isinstance(obj.get("session_id"), str) and obj["session_id"]:
-            self.session_id = obj["session_id"]
+            self.session_id = clean_text(obj["session_id"][:200])
         if kind == "system":
             subtype = obj.get("subtype")
             if subtype == "init":
@@ -298,7 +303,7 @@ class AgentStream:
             elif subtype == "api_retry":
                 self.last_retry = obj
                 status = obj.get("error_status") or obj.get("error") or "error"
-                self.action = f"API retry {_int(obj.get('attempt'))}/{_int(obj.get('max_retries'))} ({status})"
+                self.action = _one_line(f"API retry {_int(obj.get('attempt'))}/{_int(obj.get('max_retries'))} ({status})")
         elif kind == "assistant":
             self._assistant(obj)
         elif kind == "rate_limit_event":
@@ -306,12 +311,14 @@ class AgentStream:
             if isinstance(info, dict):
                 self.rate_limit = info
                 utilization = info.get("utilization")
-                if isinstance(utilization, (int, float)) and not isinstance(utilization, bool):
+                if isinstance(utilization, (int, float)) and not isinstance(utilization, bool) \
+                        and 0 <= utilization <= 100:  # issue 22: NaN would make the event log not JSON
                     self.quota_utilization = float(utilization)
                 if info.get("status") == "rejected":
                     self.action = "rate limit reached"
         elif kind == "result":
             self.result = obj
+            self.number_warnings = result_warnings(obj)
             self.cost_usd = _float(obj.get("total_cost_usd")) or self.cost_usd
             self.turn = max(self.turn, _int(obj.get("num_turns")))
             message = _one_line(obj.get("result"), 60)
@@ -501,7 +508,8 @@ def classify(exit_code: int | None, log_text_or_stdout: str | bytes | AgentStrea
     tokens_in, tokens_out = stream.tokens
     report = AgentReport(
         cls=SITE, cost_usd=stream.cost_usd, turns=stream.turn, tokens_in=tokens_in, tokens_out=tokens_out,
-        session_id=stream.session_id, quota_utilization=stream.quota_utilization)
+        session_id=stream.session_id, quota_utilization=stream.quota_utilization,
+        warnings=tuple(stream.number_warnings))
     if result is not None:
         report.duration_ms = _int(result.get("duration_ms"))
         denials = result.get("permission_denials")

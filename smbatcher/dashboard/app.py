@@ -27,7 +27,8 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import (FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse,
+from starlette.responses import JSONResponse as _StarletteJSON
+from starlette.responses import (FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse,
                                  Response, StreamingResponse)
 from starlette.routing import Route
 
@@ -35,6 +36,7 @@ from ..config import Settings
 from ..lifecycle import STATUSES
 from ..registry import BadValue, is_domain, normalize_batch
 from ..sitelog import read_tail
+from ..text import escape_lines
 from ..units import format_duration, format_money, format_size
 from ..workspace import Workspace
 from . import controls, files, views
@@ -95,6 +97,22 @@ def _static_assets() -> dict[str, tuple[bytes, str, str]]:
     return assets
 
 
+
+class JSONResponse(_StarletteJSON):
+    """The API's JSON with agent text's C1, bidi and lone surrogates escaped too (issue 22): the same
+    data for a JSON reader, nothing raw for `curl` in a terminal."""
+
+    def render(self, content) -> bytes:
+        return escape_lines(json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))).encode()
+
+
+def _printable(value):
+    """Every ``{{ }}`` of every template: autoescape handles HTML, not control characters (issue 22).
+    Markup (rendered Markdown) stays Markup: its line feeds are kept, its other controls escaped."""
+    if isinstance(value, Markup):
+        return Markup(escape_lines(str(value)))
+    return escape_lines(value) if isinstance(value, str) else value
+
 class Dashboard:
     """Everything one server holds: the workspace, its cached sources, templates and secrets."""
 
@@ -113,7 +131,7 @@ class Dashboard:
         self._render_lock = threading.Lock()
         env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(
             enabled_extensions=("html",), default_for_string=True, default=True), trim_blocks=True,
-            lstrip_blocks=True)
+            lstrip_blocks=True, finalize=_printable)
         env.filters.update(markdown=_markdown, ago=_ago, clock=_clock, stamp=_stamp, duration=format_duration,
                            money=format_money, size=format_size)
         env.globals.update(allow_control=allow_control, csrf=self.csrf, statuses=STATUSES,

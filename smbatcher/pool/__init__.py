@@ -78,11 +78,14 @@ class BatchResult:
 def run_batch(ui, workspace, settings, store, flags, on_phase=None) -> BatchResult:
     """Design, implement, then finish; a signal stops the sequence (the exit code says which)."""
     from ..errors import EXIT_SIGINT, EXIT_SIGTERM
-    from ..finish import finish_batch
+    from ..finish import finish_batch, pending_stop
     from .background import RUN_ID_ENV
 
     result = BatchResult()
     for phase in ("design", "implement"):
+        if pending_stop() is not None:  # issue 22: a stop between phases (finish.stop_signals records it)
+            result.exit_code = pending_stop()
+            return result
         run_id = os.environ.get(RUN_ID_ENV) if phase == "design" else None
         phase_result = run_phase(ui, workspace, settings, store, phase, flags, run_id=run_id)
         result.phases.append(phase_result)

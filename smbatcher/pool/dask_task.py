@@ -42,6 +42,8 @@ import tempfile
 import threading
 from pathlib import Path
 
+from .output import output_problem
+
 POLL_SECONDS = 0.5  # how often a waiting task looks (locally) whether it is still wanted
 STARTED_TIMEOUT = 30.0  # the supervisor answers a start at once; this long without an answer: it is broken
 
@@ -225,8 +227,9 @@ def _read_tail(path: Path, cap: int) -> bytes:
 def pack_output(output: Path, cap: int) -> tuple[str | None, bytes | None]:
     """(kind, bytes) of the agent's output: ("tar", a gzip tar of the folder), ("file", the design),
     ("dir", None) for a design that is a folder, (None, None) when nothing was written."""
-    if output.is_symlink():
-        raise OutputProblem(f"the output {output.name} is a symlink; only regular files are shipped back")
+    problem = output_problem(output)  # issue 22: the one rule, shared with the local executor
+    if problem:
+        raise OutputProblem(problem)
     if output.is_file():
         size = output.stat().st_size
         if size > cap:

@@ -21,6 +21,7 @@ from ..lifecycle import IMPLEMENT, Phase
 from ..units import utc_stamp
 from ..workspace import Workspace
 from .executor import Job
+from .output import output_problem
 
 
 class SiteProblem(Exception):
@@ -164,6 +165,9 @@ class Launcher:
     def promote(self, job: Job) -> str | None:
         """Move a verified result into place atomically; a problem string if it is not acceptable."""
         output = job.output
+        problem = output_problem(output)  # issue 22: the one rule of pool/output.py, as on Dask
+        if problem:
+            return problem
         if self.phase is IMPLEMENT:
             if not os.path.isfile(f"{output}/index.html"):
                 return "exit 0 but no index.html in the output folder"

@@ -493,6 +493,8 @@ class Pool:
         """The per-site log ends with smb's verdict: class and message, next to the agent's own output."""
         verdict = "ok" if outcome.kind == "ok" else f"{outcome.failure_class or outcome.kind}: {outcome.error}"
         line = f"\n=== smb end {job.domain} attempt {job.attempt}: {verdict} ({outcome.seconds:.1f}s)\n"
+        if outcome.report is not None and outcome.report.warnings:  # issue 22: absurd numbers, one line
+            line = f"\n=== smb warning: {'; '.join(outcome.report.warnings)}" + line
         try:
             log = open_append(job.log_path)
             try:

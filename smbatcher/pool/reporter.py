@@ -13,6 +13,7 @@ import time
 from collections import deque
 from pathlib import Path
 
+from ..text import escape_control
 from ..ui import UI, RunProgress
 from ..units import format_duration, utc_stamp
 from ..workspace import Workspace
@@ -33,7 +34,8 @@ def outcome_line(outcome, max_attempts: int) -> str:
         said = f" ({outcome.failure_class}: {outcome.report.message})"
     tail = " parked as X" if outcome.parked else (
         "" if outcome.counted else f" ({outcome.not_counted_because or 'breaker open'}: not counted)")
-    return f"FAIL {outcome.domain} {what} attempt {outcome.attempt}/{max_attempts} log={outcome.log}{tail}{said}"
+    return escape_control(  # issue 22: the agent's words reach the operator's terminal
+        f"FAIL {outcome.domain} {what} attempt {outcome.attempt}/{max_attempts} log={outcome.log}{tail}{said}")
 
 
 def summary_line(result) -> str:
