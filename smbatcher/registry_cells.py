@@ -11,6 +11,7 @@ import io
 import re
 
 from .lifecycle import batch_key
+from .text import CONTROL_CHARS
 
 REQUIRED = ("domain", "batch", "status")
 KNOWN = ("domain", "batch", "status", "owner", "attempts", "updated", "note")
@@ -57,10 +58,10 @@ def normalize_batch(text: str | int) -> str:
 # escape. Only these exact sequences (and SPEC §2's \|) mean anything: every other backslash is
 # literal, so registries written before (C:\temp\new, \\server\share) read as they always did.
 LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
-# Every other control character is written the same way (issue 22): ESC, CSI (U+009B), NUL... from an
-# agent's note would otherwise run in the terminal of whoever cats the file, and NUL makes grep call it
-# binary. Tab stays: it is text.
-CONTROLS = "".join(chr(c) for c in [*range(0x20), *range(0x7f, 0xa0)] if chr(c) != "\t" and chr(c) not in LINE_BREAKS)
+# Every other character text.py escapes is written the same way (issue 22): ESC, CSI (U+009B), NUL,
+# a bidi override... from an agent's note would otherwise run in the terminal of whoever cats the
+# file, and NUL makes grep call it binary. Tab stays: it is text.
+CONTROLS = "".join(ch for ch in CONTROL_CHARS if ch not in LINE_BREAKS)
 _CODE_OF = {ch: f"u{ord(ch):04x}" for ch in LINE_BREAKS + CONTROLS + "\\"}
 _CHAR_OF = {code: ch for ch, code in _CODE_OF.items()}
 _ESCAPE_RE = re.compile("[|" + re.escape(LINE_BREAKS + CONTROLS) + "]|\\\\(?=" + "|".join(sorted(_CHAR_OF)) + ")")

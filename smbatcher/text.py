@@ -23,12 +23,13 @@ import re
 
 # Do not "simplify" to str.isprintable(): that also escapes every non-ASCII space and unassigned
 # code point, which are harmless and common in agents' prose (issue 22 lists exactly these).
-_CONTROL_RE = re.compile(
-    "[\x00-\x08\x0a-\x1f\x7f-\x9f"  # C0 but tab, DEL, C1 (U+009B CSI included)
-    "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"  # bidi marks, embeddings, overrides, isolates
-    "\u2028\u2029"  # line and paragraph separators (line breaks for str.splitlines())
-    "\ud800-\udfff]"  # lone surrogates: an undecodable byte of a file name; no encoder takes them
-)
+CONTROL_CHARS = "".join(map(chr, [
+    *range(0x00, 0x09), *range(0x0a, 0x20), *range(0x7f, 0xa0),  # C0 but tab, DEL, C1 (U+009B CSI included)
+    0x061c, 0x200e, 0x200f, *range(0x202a, 0x202f), *range(0x2066, 0x206a),  # bidi marks, overrides, isolates
+    0x2028, 0x2029,  # line and paragraph separators (line breaks for str.splitlines())
+]))  # the one list: REGISTRY.md's cells escape exactly these too (registry_cells.py)
+# Lone surrogates too: an undecodable byte of a file name; no encoder takes them.
+_CONTROL_RE = re.compile("[" + re.escape(CONTROL_CHARS) + "\ud800-\udfff]")
 _UNSAFE_UNICODE_RE = re.compile("[\x00\ud800-\udfff]")  # NUL and lone surrogates
 REPLACEMENT = "\ufffd"
 

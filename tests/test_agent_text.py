@@ -82,9 +82,6 @@ def test_escape_sequences_from_an_agent_and_a_note_reach_no_output_raw(workspace
     assert any("pwned" in row.get("note", "") for row in listed), listed
 
 
-@pytest.mark.xfail(reason="set-status --note stores raw control characters until the registry engineer's "
-                          "cell escaping (branch registry/reg2) is merged; the coordinator removes this mark",
-                   strict=False)
 def test_registry_file_holds_no_raw_control_character(workspace):
     names = make_sites(workspace, 2, implement=agent_cmd("hostile"), max_attempts=1)
     run_smb(workspace, "implement", "--batch", "001", env=smb_env(HOSTILE_MODE="escapes"), timeout=90)
