@@ -50,7 +50,7 @@ class LiveAgent:
     started: float
     probe: bool  # the breaker's probe
     hold_probe: bool = False  # the first launch after a usage-limit hold
-    stream: object = None  # agents.outcome.AgentStream for agents that report as they go
+    stream: object = None  # agents.stream.AgentStream for agents that report as they go
     action: str = ""
     turn: int = 0
     cost_usd: float = 0.0
@@ -427,7 +427,7 @@ class Pool:
                 continue
             stream = None
             if self.spec.protocol == "json-result":
-                from ..agents.outcome import AgentStream
+                from ..agents.stream import AgentStream
 
                 stream = AgentStream()
                 stream._offset = log_offset  # follow this attempt's lines only
@@ -448,7 +448,7 @@ class Pool:
                                             log=agent.job.log_rel, counted=False))
 
     def _finish_agent(self, agent: LiveAgent, ended: Ended) -> None:
-        from ..agents.outcome import classify
+        from ..agents.classify import classify
 
         job = agent.job
         seconds = time.monotonic() - agent.started

@@ -6,18 +6,11 @@ from dataclasses import dataclass, field
 
 from ..selection import Selection
 
-# Failure classes (issue 10): why an attempt ended. Only "site" and "no-output" are the site's
-# problem and count against its attempts; the others belong to the breaker, the hold or the halt.
-OK = "ok"
-SITE = "site"
-NO_OUTPUT = "no-output"
-USAGE_LIMIT = "usage-limit"
-RATE_LIMITED = "rate-limited"
-OUTAGE = "outage"
-AUTH = "auth"
-HALTED = "halted"
-STOPPED = "stopped"
-COUNTED_CLASSES = (SITE, NO_OUTPUT)
+# The failure classes (why an attempt ended) are defined once, in agents/classes.py; what each
+# does to a site and a run is pool/rules.py.
+from ..agents.classes import (  # noqa: F401  (the pool's modules name them through here)
+    AUTH, COUNTED, HALTED, NO_OUTPUT, OK, OUTAGE, RATE_LIMITED, SITE, STOPPED, USAGE_LIMIT,
+)
 
 
 @dataclass
