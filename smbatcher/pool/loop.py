@@ -33,6 +33,7 @@ from ..units import format_money
 from ..store import Store
 from ..workspace import Workspace
 from . import results as classes
+from .attempt import judge
 from .executor import Ended, Executor, Job
 from .guards import Backoff, Breaker, ResourceGuard
 from .halt import Halt, HaltWatch
@@ -448,42 +449,23 @@ class Pool:
                                             log=agent.job.log_rel, counted=False))
 
     def _finish_agent(self, agent: LiveAgent, ended: Ended) -> None:
-        from ..agents.classify import classify
-
         job = agent.job
         seconds = time.monotonic() - agent.started
-        log_rel = job.log_rel
-        outcome = Outcome(job.domain, "failed", job.attempt, seconds, exit_code=ended.exit_code, log=log_rel)
-        if ended.stopped:
-            outcome.kind, outcome.failure_class = "stopped", classes.STOPPED
-        elif ended.lost:
-            outcome.kind, outcome.counted, outcome.error = "error", False, ended.error or "worker lost"
-            outcome.not_counted_because = "worker lost"
-            outcome.failure_class = classes.OUTAGE
-        elif ended.error:
-            outcome.kind, outcome.error, outcome.failure_class = "error", ended.error, classes.SITE
-        else:
-            output_ok = ended.exit_code == 0 and not ended.timed_out and self.launcher.has_output(job)
-            said = read_tail(job.log_path, 256 * 1024, start=agent.log_offset)
-            report = classify(ended.exit_code, said, ended.timed_out, output_ok)
-            outcome.report, outcome.failure_class = report, report.cls
-            if report.cls == classes.OK:
-                try:
-                    problem = self.launcher.promote(job)
-                except OSError as exc:  # one odd site must not end the run (issue 8)
-                    problem = f"cannot move the result into place: {exc.strerror or exc}"
-                if problem:
-                    outcome.error, outcome.failure_class = problem, classes.NO_OUTPUT
-                else:
-                    outcome.kind = "ok"
-            elif ended.timed_out:
-                outcome.kind = "timeout"
-                outcome.error = f"timeout after {job.timeout:g}s" + (f": {report.message}" if report.message else "")
-            elif ended.exit_code == 0:
-                outcome.error = (report.message if report.cls != classes.NO_OUTPUT or "index.html" in report.message
-                                 else self._missing_output())
-            else:
-                outcome.error = f"exit={ended.exit_code}" + (f": {report.message}" if report.message else "")
+        output_ok = ended.exit_code == 0 and not ended.timed_out and not ended.error and not ended.stopped \
+            and not ended.lost and self.launcher.has_output(job)
+        said = "" if ended.stopped or ended.lost or ended.error else \
+            read_tail(job.log_path, 256 * 1024, start=agent.log_offset)
+        verdict = judge(job, ended, output_ok=output_ok, said=said, missing_output=self._missing_output())
+        outcome = Outcome(job.domain, verdict.kind, job.attempt, seconds, exit_code=ended.exit_code, log=job.log_rel,
+                          error=verdict.error, counted=verdict.counted, failure_class=verdict.failure_class,
+                          report=verdict.report, not_counted_because=verdict.not_counted_because)
+        if verdict.kind == "ok":
+            try:
+                problem = self.launcher.promote(job)
+            except OSError as exc:  # one odd site must not end the run (issue 8)
+                problem = f"cannot move the result into place: {exc.strerror or exc}"
+            if problem:
+                outcome.kind, outcome.error, outcome.failure_class = "failed", problem, classes.NO_OUTPUT
         self.launcher.discard(job)
         self._log_verdict(job, outcome)
         self._record_outcome(outcome, probe=agent.probe, hold_probe=agent.hold_probe)

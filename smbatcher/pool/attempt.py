@@ -1,0 +1,222 @@
+"""One attempt's life, on any executor: start, watch, end, verdict (issue 19).
+
+``Attempt.start`` runs one ``Job`` as a supervised process group (its own
+session, the prompt on stdin, stdout and stderr appended to the per-site log);
+``watch`` follows the bytes the agent writes; ``tick`` enforces the deadline
+(SIGTERM to the group, SIGKILL after ``grace``); ``poll`` says when it has
+ended and ``release`` makes sure nothing of its group outlives it. ``judge``
+turns the end, the log and the output into the attempt's verdict.
+
+The local executor runs attempts in the ``smb`` process; on a Dask worker the
+supervisor process (``dask_sidecar``) runs the very same ``LocalExecutor``, so
+everything here works the same there. Only where the attempt runs and how its
+result travels back are the executors' own.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from .. import proc
+from ..fs import open_append
+from .executor import Ended, Job
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")  # what psutil divides the start ticks by
+_BOOT_TIME: list[float] = []  # [when read (monotonic), psutil.boot_time()]
+
+
+def command(job: Job) -> tuple[list[str], str | None]:
+    """The argv (and the executable it names) an attempt runs: THE seam where a jail wraps the
+    agent's command and where session flags are added, so that every executor gets them."""
+    return job.argv, job.executable
+
+
+@contextmanager
+def prompt_stdin(prompt: bytes, staging):
+    """The agent's stdin: a pipe already holding the prompt (no file to create), or a file when the
+    prompt is larger than a pipe holds. Either way the agent sees end-of-file after the prompt."""
+    read_fd, write_fd = os.pipe()
+    try:
+        os.set_blocking(write_fd, False)
+        written = os.write(write_fd, prompt) if prompt else 0
+    except BlockingIOError:
+        written = -1
+    finally:
+        os.close(write_fd)
+    if written == len(prompt):
+        try:
+            yield read_fd
+        finally:
+            os.close(read_fd)
+        return
+    os.close(read_fd)
+    with open(staging / "prompt.md", "w+b") as handle:
+        handle.write(prompt)
+        handle.flush()
+        handle.seek(0)
+        yield handle
+
+
+def create_time(pid: int) -> float:
+    """``psutil.Process(pid).create_time()``, by psutil's own formula (start ticks from
+    /proc/<pid>/stat over CLOCK_TICKS, plus the boot time) in one read: psutil also reads
+    /proc/stat for the boot time on every call, and this runs once per agent (issue 13). The boot
+    time is read again once a second, as a clock step moves it."""
+    import psutil
+
+    now = time.monotonic()
+    if not _BOOT_TIME or now - _BOOT_TIME[0] >= 1.0:
+        _BOOT_TIME[:] = [now, psutil.boot_time()]
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return psutil.Process(pid).create_time()  # not Linux's /proc: ask psutil
+    ticks = float(data[data.rfind(b")") + 2:].split()[19])
+    return ticks / _CLOCK_TICKS + _BOOT_TIME[1]
+
+
+@dataclass
+class Attempt:
+    """One running agent: its process group, its deadline, what it has written so far."""
+
+    job: Job
+    popen: subprocess.Popen
+    started: float  # monotonic
+    deadline: float
+    create_time: float = 0.0
+    pidfd: int | None = None
+    term_sent_at: float | None = None
+    timed_out: bool = False
+    stopping: bool = False
+    tree: list = field(default_factory=list)  # descendants seen at SIGTERM: killed with the group
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    # -- start ------------------------------------------------------------------------------
+    @classmethod
+    def start(cls, job: Job) -> Attempt:
+        """Spawn the agent; raises OSError when it cannot be started."""
+        now = time.monotonic()
+        argv, executable = command(job)
+        # The prompt goes in through a pipe and the log is opened once (header, then the agent's
+        # output): the launch path runs once per agent (bench/dispatch.py).
+        with prompt_stdin(job.prompt, job.cwd) as stdin:
+            log = open_append(job.log_path)
+            try:
+                os.write(log, job.header)
+                popen = proc.spawn(argv, cwd=job.cwd, env=job.env, stdin=stdin, stdout=log, executable=executable)
+            finally:
+                os.close(log)
+        attempt = cls(job=job, popen=popen, started=now, deadline=now + job.timeout)
+        try:
+            attempt.create_time = create_time(popen.pid)
+        except Exception:  # it may already have exited: the pidfd/wait path handles that
+            attempt.create_time = 0.0
+        attempt.pidfd = proc.open_pidfd(popen.pid)
+        return attempt
+
+    # -- end --------------------------------------------------------------------------------
+    def tick(self, now: float) -> str | None:
+        """Enforce the deadline: SIGTERM to the group at the timeout, SIGKILL after the grace.
+        Returns a line worth logging when it starts stopping the agent."""
+        if self.term_sent_at is None and now >= self.deadline:
+            self.timed_out = True
+            self.terminate(now)
+            return f"timeout {self.job.domain} after {self.job.timeout:g}s: stopping its group"
+        if self.term_sent_at is not None and now >= self.term_sent_at + self.job.grace:
+            self.kill()
+        return None
+
+    def due(self, now: float) -> float:
+        """Seconds until ``tick`` has something to do."""
+        at = self.deadline if self.term_sent_at is None else self.term_sent_at + self.job.grace
+        return at - now
+
+    def stop(self, now: float, *, kill: bool = False) -> None:
+        """Stop on request (a signal to the run, a halt, ``smb stop``): not a failure."""
+        if not self.stopping:
+            self.stopping = True
+            if self.term_sent_at is None:
+                self.terminate(now)
+        if kill:
+            self.kill()
+
+    def terminate(self, now: float) -> None:
+        self.tree = proc.descendants(self.pid)
+        proc.signal_group(self.pid, signal.SIGTERM)
+        self.term_sent_at = now
+
+    def kill(self) -> None:
+        proc.signal_group(self.pid, signal.SIGKILL)
+        proc.kill_processes(self.tree + proc.descendants(self.pid))
+
+    def poll(self) -> Ended | None:
+        """The attempt's end once its process has exited, else None."""
+        if self.popen.poll() is None:
+            return None
+        return Ended(self.job.key, self.popen.returncode, timed_out=self.timed_out, stopped=self.stopping)
+
+    def release(self) -> None:
+        """After the end: close the pidfd, and whatever the agent left running in its group dies
+        with it (no orphan outlives its agent)."""
+        if self.pidfd is not None:
+            try:
+                os.close(self.pidfd)
+            except OSError:
+                pass
+            self.pidfd = None
+        proc.signal_group(self.pid, signal.SIGKILL)
+        proc.kill_processes(self.tree)
+
+
+# -- verdict ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Verdict:
+    """What the attempt's end, its log and its output say, before the pool promotes anything."""
+
+    kind: str  # ok | failed | timeout | stopped | error
+    failure_class: str
+    error: str = ""
+    report: object = None  # agents.classify.AgentReport when the log was read
+    counted: bool = True
+    not_counted_because: str = ""
+
+
+def judge(job: Job, ended: Ended, *, output_ok: bool, said, missing_output: str) -> Verdict:
+    """The verdict on one ended attempt. ``output_ok``: the phase's output exists; ``said``: the
+    attempt's log (text, bytes or the AgentStream that followed it); ``missing_output``: the line
+    for an exit 0 with nothing written. ``kind`` "ok" still needs the pool to promote the output."""
+    from ..agents import classes
+    from ..agents.classify import classify
+
+    if ended.stopped:
+        return Verdict("stopped", classes.STOPPED)
+    if ended.lost:
+        return Verdict("error", classes.OUTAGE, ended.error or "worker lost", counted=False,
+                       not_counted_because="worker lost")
+    if ended.error:
+        return Verdict("error", classes.SITE, ended.error)
+    output_ok = output_ok and ended.exit_code == 0 and not ended.timed_out
+    report = classify(ended.exit_code, said, ended.timed_out, output_ok)
+    verdict = Verdict("failed", report.cls, report=report)
+    if report.cls == classes.OK:
+        verdict.kind = "ok"
+    elif ended.timed_out:
+        verdict.kind = "timeout"
+        verdict.error = f"timeout after {job.timeout:g}s" + (f": {report.message}" if report.message else "")
+    elif ended.exit_code == 0:
+        verdict.error = (report.message if report.cls != classes.NO_OUTPUT or "index.html" in report.message
+                         else missing_output)
+    else:
+        verdict.error = f"exit={ended.exit_code}" + (f": {report.message}" if report.message else "")
+    return verdict
