@@ -23,12 +23,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..agents.classes import COUNTED
 from ..errors import UsageError
 
 DEFAULT = "soon,same=5"
-# The failure classes of pool/results.py that are one site's problem (named here, not imported:
-# config.py validates `halt` through this module, on the fast path of `smb list-sites`).
-_WINDOW_CLASSES = ("site", "no-output")
+# The failure classes that are one site's problem (agents/classes.py imports nothing: config.py
+# validates `halt` through this module, on the fast path of `smb list-sites`).
+_WINDOW_CLASSES = COUNTED
 
 
 @dataclass(frozen=True)

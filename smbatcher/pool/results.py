@@ -6,12 +6,6 @@ from dataclasses import dataclass, field
 
 from ..selection import Selection
 
-# The failure classes (why an attempt ended) are defined once, in agents/classes.py; what each
-# does to a site and a run is pool/rules.py.
-from ..agents.classes import (  # noqa: F401  (the pool's modules name them through here)
-    AUTH, COUNTED, HALTED, NO_OUTPUT, OK, OUTAGE, RATE_LIMITED, SITE, STOPPED, USAGE_LIMIT,
-)
-
 
 @dataclass
 class Outcome:
@@ -26,7 +20,7 @@ class Outcome:
     error: str = ""
     parked: bool = False
     counted: bool = True
-    failure_class: str = ""  # one of the classes above ("" until classified)
+    failure_class: str = ""  # one of agents/classes.py ("" until classified)
     report: object = None  # the agent's own report (cost, turns, tokens) when it gave one
     not_counted_because: str = ""  # breaker open, usage limit, halted, ...: shown on the FAIL line
 
