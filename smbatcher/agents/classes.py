@@ -12,6 +12,8 @@ counting rules (``pool/rules.py``) say what each one does to the site and the ru
                     logged in, no credit, no access to the model, refused flags): stop
                     launching, no attempt burned.
 - ``no-output``     exit 0 but the expected output is missing (e.g. permission denials): counted.
+- ``stalled``       no byte on stdout/stderr for ``stall_timeout`` (a hung API stream): the group is
+                    stopped; a site's first stall is not counted, a second one is.
 - ``halted``        the run halted (issue 11): what its agents did after is not the sites' fault.
 - ``stopped``       stopped on request (a signal, ``smb stop``): the site goes back, nothing counted.
 """
@@ -25,5 +27,6 @@ AUTH = "auth"
 NO_OUTPUT = "no-output"
 CLASSES = (OK, SITE, USAGE_LIMIT, RATE_LIMITED, OUTAGE, AUTH, NO_OUTPUT)
 COUNTED = frozenset({SITE, NO_OUTPUT})  # classes that burn one of the site's attempts
+STALLED = "stalled"
 HALTED = "halted"
 STOPPED = "stopped"

@@ -89,6 +89,9 @@ CLAUDE_ENV = {
     "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
 }
 
+# stream-json prints an event at every step: ten minutes without a byte is a hung stream (issue 20).
+CLAUDE_STALL_TIMEOUT = 600.0
+
 # The agent's own config folder, inside its staging folder (its working folder). Not ".claude":
 # the CLI reads <cwd>/.claude/ as the *project's* settings, and the two must not be one folder.
 CLAUDE_CONFIG_SUBDIR = ".claude-home"
@@ -115,6 +118,7 @@ class AgentSpec:
     protocol: str = OPAQUE
     command: str = ""  # what the user wrote
     config_dir: bool = False  # give each agent its own CLAUDE_CONFIG_DIR
+    stall_timeout: float = 0.0  # the default [agents] stall_timeout for this agent (0: no watchdog)
 
     @property
     def executable(self) -> str:
@@ -124,7 +128,7 @@ class AgentSpec:
 def _claude(executable: str, extra: list[str], command: str) -> AgentSpec:
     permission = () if _PERMISSION_FLAGS & {arg.split("=", 1)[0] for arg in extra} else CLAUDE_PERMISSION
     return AgentSpec(name=CLAUDE, argv=(executable, *CLAUDE_ARGV[1:], *permission, *extra), env=dict(CLAUDE_ENV),
-                     protocol=JSON_RESULT, command=command, config_dir=True)
+                     protocol=JSON_RESULT, command=command, config_dir=True, stall_timeout=CLAUDE_STALL_TIMEOUT)
 
 
 def resolve_agent(command: str, phase: str) -> AgentSpec:

@@ -26,6 +26,11 @@ from .. import proc
 from ..fs import open_append
 from .executor import Ended, Job
 
+# An agent that printed its final result gets this long to exit before smb ends its group (issue 20:
+# Claude Code is known to hang after its result line). Long enough for a clean exit, short enough
+# that a hung agent does not hold its slot.
+REAP_AFTER = 5.0
+WATCH_EVERY = 0.5  # how often an attempt that is watched reads what its log gained
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")  # what psutil divides the start ticks by
 _BOOT_TIME: list[float] = []  # [when read (monotonic), psutil.boot_time()]
 
@@ -95,6 +100,14 @@ class Attempt:
     timed_out: bool = False
     stopping: bool = False
     tree: list = field(default_factory=list)  # descendants seen at SIGTERM: killed with the group
+    # -- the watch (issue 20): what the agent wrote, when, and whether its result is out
+    stream: object = None  # agents.stream.AgentStream for an agent that reports
+    log_size: int = 0
+    watched_at: float = 0.0
+    output_at: float = 0.0  # monotonic, the last time its log grew
+    result_at: float | None = None
+    reaped: bool = False
+    stalled: bool = False
 
     @property
     def pid(self) -> int:
@@ -111,11 +124,18 @@ class Attempt:
         with prompt_stdin(job.prompt, job.cwd) as stdin:
             log = open_append(job.log_path)
             try:
+                start_size = os.fstat(log).st_size
                 os.write(log, job.header)
                 popen = proc.spawn(argv, cwd=job.cwd, env=job.env, stdin=stdin, stdout=log, executable=executable)
             finally:
                 os.close(log)
-        attempt = cls(job=job, popen=popen, started=now, deadline=now + job.timeout)
+        # The first look at the log comes WATCH_EVERY after the start: most short agents are gone by then.
+        attempt = cls(job=job, popen=popen, started=now, deadline=now + job.timeout, output_at=now,
+                      log_size=start_size, watched_at=now)
+        if job.reports:
+            from ..agents.stream import AgentStream
+
+            attempt.stream = AgentStream()
         try:
             attempt.create_time = create_time(popen.pid)
         except Exception:  # it may already have exited: the pidfd/wait path handles that
@@ -123,10 +143,67 @@ class Attempt:
         attempt.pidfd = proc.open_pidfd(popen.pid)
         return attempt
 
+    # -- watch ------------------------------------------------------------------------------
+    @property
+    def watched(self) -> bool:
+        return self.stream is not None or self.job.stall_timeout > 0
+
+    def watch(self, now: float, *, force: bool = False) -> None:
+        """Read what the log gained: a byte is a sign of life; a result line starts the reap clock."""
+        if now - self.watched_at < WATCH_EVERY and not force:
+            return
+        self.watched_at = now
+        try:
+            size = os.stat(self.job.log_path).st_size
+        except OSError:
+            return
+        if size == self.log_size:
+            return
+        self.output_at = now
+        if self.stream is not None and self.result_at is None:
+            try:
+                with open(self.job.log_path, "rb") as handle:
+                    handle.seek(self.log_size)
+                    self.stream.feed(handle.read(size - self.log_size))
+            except OSError:
+                pass
+            if self.stream.result is not None:
+                self.result_at = now
+        self.log_size = size
+
+    def _note(self, text: str) -> None:
+        """A line of smb's in the agent's log (not "=== smb ": that starts a new launch to its reader)."""
+        try:
+            log = open_append(self.job.log_path)
+            try:
+                os.write(log, f"\n[smb] {text}\n".encode())
+            finally:
+                os.close(log)
+        except OSError:
+            pass
+
     # -- end --------------------------------------------------------------------------------
     def tick(self, now: float) -> str | None:
-        """Enforce the deadline: SIGTERM to the group at the timeout, SIGKILL after the grace.
-        Returns a line worth logging when it starts stopping the agent."""
+        """Enforce the deadlines: the reap after a result, the stall watchdog, the timeout (SIGTERM
+        to the group), then SIGKILL after the grace. Returns a line worth logging when it starts
+        stopping the agent."""
+        if self.term_sent_at is None and self.watched:
+            self.watch(now)
+            if self.result_at is not None and now >= self.result_at + REAP_AFTER:
+                self.reaped = True
+                self.terminate(now)
+                self._note(f"reaped: the agent printed its result and had not exited {REAP_AFTER:g}s later; "
+                           "its group was ended and it is judged by its result and output")
+                return f"reaped {self.job.domain}: it printed its result and did not exit within {REAP_AFTER:g}s"
+            stall = self.job.stall_timeout
+            if stall > 0 and self.result_at is None and now >= self.output_at + stall:
+                self.watch(now, force=True)  # the last read may be up to WATCH_EVERY old
+            if stall > 0 and self.result_at is None and now >= self.output_at + stall:
+                self.stalled = True
+                self.terminate(now)
+                self._note(f"stalled: no output on stdout or stderr for {stall:g}s (stall_timeout); "
+                           "its group was stopped")
+                return f"stalled {self.job.domain}: no output for {stall:g}s: stopping its group"
         if self.term_sent_at is None and now >= self.deadline:
             self.timed_out = True
             self.terminate(now)
@@ -137,7 +214,13 @@ class Attempt:
 
     def due(self, now: float) -> float:
         """Seconds until ``tick`` has something to do."""
-        at = self.deadline if self.term_sent_at is None else self.term_sent_at + self.job.grace
+        if self.term_sent_at is not None:
+            return self.term_sent_at + self.job.grace - now
+        at = self.deadline
+        if self.result_at is not None:
+            at = min(at, self.result_at + REAP_AFTER)
+        elif self.job.stall_timeout > 0:
+            at = min(at, self.output_at + self.job.stall_timeout)
         return at - now
 
     def stop(self, now: float, *, kill: bool = False) -> None:
@@ -162,7 +245,11 @@ class Attempt:
         """The attempt's end once its process has exited, else None."""
         if self.popen.poll() is None:
             return None
-        return Ended(self.job.key, self.popen.returncode, timed_out=self.timed_out, stopped=self.stopping)
+        code = self.popen.returncode
+        if self.reaped:  # judged as if it had exited: the CLI exits 1 after an error result, else 0
+            code = 1 if self.stream.result.get("is_error") else 0
+        return Ended(self.job.key, code, timed_out=self.timed_out, stopped=self.stopping, reaped=self.reaped,
+                     stalled=self.stalled and not self.stopping)
 
     def release(self) -> None:
         """After the end: close the pidfd, and whatever the agent left running in its group dies
@@ -206,6 +293,8 @@ def judge(job: Job, ended: Ended, *, output_ok: bool, said, missing_output: str)
                        not_counted_because="worker lost")
     if ended.error:
         return Verdict("error", classes.SITE, ended.error)
+    if ended.stalled:
+        return Verdict("error", classes.STALLED, f"stalled: no output for {job.stall_timeout:g}s")
     output_ok = output_ok and ended.exit_code == 0 and not ended.timed_out
     report = classify(ended.exit_code, said, ended.timed_out, output_ok)
     verdict = Verdict("failed", report.cls, report=report)

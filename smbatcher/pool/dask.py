@@ -295,6 +295,7 @@ class DaskExecutor:
             "argv": list(job.argv), "env": env, "root": root, "cwd": str(job.cwd), "output": str(job.output),
             "output_is_dir": job.output.is_dir(), "log_path": str(job.log_path), "prompt": job.prompt,
             "timeout": job.timeout, "grace": job.grace, "shared": self.shared_storage,
+            "reports": job.reports, "stall_timeout": job.stall_timeout,
             "marker": (str(marker), self.id), "inputs": inputs,
             "wake": self.wake, "wake_generation": self.wake_generation,
             "max_output_bytes": self.max_output_bytes, "max_log_bytes": self.max_log_bytes,
@@ -432,7 +433,8 @@ class DaskExecutor:
             return Ended(job.key, None, lost=True, error=f"worker of {job.domain} lost before its result came back")
         ended = Ended(job.key, result.get("exit_code"), timed_out=bool(result.get("timed_out")),
                       stopped=bool(result.get("stopped")) or (task.stopping and result.get("exit_code") is None),
-                      error=result.get("error") or "")
+                      error=result.get("error") or "", reaped=bool(result.get("reaped")),
+                      stalled=bool(result.get("stalled")))
         if not result.get("shared"):
             if result.get("log"):
                 try:

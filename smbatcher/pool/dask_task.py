@@ -216,7 +216,7 @@ def _released(worker, key: str) -> bool:
         return False
 
 
-_ENDED_FIELDS = ("token", "worker", "exit_code", "timed_out", "stopped", "error", "shared")
+_ENDED_FIELDS = ("token", "worker", "exit_code", "timed_out", "stopped", "error", "shared", "reaped", "stalled")
 
 
 def _check_in(key: str) -> tuple[bool, bool]:
@@ -256,7 +256,8 @@ def run_agent_task(spec: dict) -> dict:
     worker = get_worker()
     key = spec["token"]
     result = {"token": key, "worker": worker.address, "exit_code": None, "timed_out": False, "stopped": False,
-              "error": "", "refused": "", "shared": False, "log": None, "output_kind": None, "output": None}
+              "error": "", "refused": "", "shared": False, "reaped": False, "stalled": False, "log": None,
+              "output_kind": None, "output": None}
     # The AGENT resource, not the worker's thread count, decides how many agents run here: an agent
     # task waits on a process, it does not compute.
     secede()
@@ -311,7 +312,8 @@ def _run_agent(worker, spec: dict, key: str, result: dict) -> dict:
                    "attempt": spec["attempt"], "argv": spec["argv"], "env": env, "cwd": str(cwd),
                    "output": str(output), "log_path": str(log_path),
                    "prompt_b64": base64.b64encode(prompt).decode(), "header_b64": "",
-                   "timeout": spec["timeout"], "grace": spec["grace"]}
+                   "timeout": spec["timeout"], "grace": spec["grace"], "reports": spec.get("reports", True),
+                   "stall_timeout": spec.get("stall_timeout", 0.0)}
         result.update(_supervise(worker, spec, key, message))
         if shared:
             # The end goes to the coordinator at once, on the worker's stream to the scheduler: no
@@ -463,7 +465,7 @@ def _supervise(worker, spec: dict, key: str, message: dict) -> dict:
         ended = handle.ended or {}
         return {"exit_code": ended.get("exit_code"), "timed_out": bool(ended.get("timed_out")),
                 "stopped": bool(ended.get("stopped")), "error": ended.get("error") or "",
-                "pid": handle.pid}
+                "reaped": bool(ended.get("reaped")), "stalled": bool(ended.get("stalled")), "pid": handle.pid}
     except BaseException:
         sup.stop(key, kill=True)  # the task itself failed: its agent must not run on unwatched
         raise

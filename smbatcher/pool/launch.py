@@ -42,6 +42,7 @@ class Launcher:
     grace: float
     staging_root: Path
     base_env: dict[str, str]
+    stall_timeout: float = 0.0
 
     def __post_init__(self) -> None:
         self.log_dirs: set[str] = set()  # logs/sites/<domain>/ folders known to exist
@@ -149,7 +150,7 @@ class Launcher:
                    cwd=staging_path, output=Path(output), prompt=prompt.encode("utf-8"),
                    log_path=Path(f"{self._site_logs}/{domain}/{phase}-{attempt}.log"), header=header,
                    timeout=self.timeout, grace=self.grace, log_rel=self.log_rel(domain, attempt),
-                   executable=self._executable)
+                   executable=self._executable, stall_timeout=self.stall_timeout)
 
     def has_output(self, job: Job) -> bool:
         """Whether the agent left the phase's expected output (before anything is moved)."""

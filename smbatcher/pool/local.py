@@ -37,7 +37,11 @@ class LocalExecutor:
 
     # -- deadlines ----------------------------------------------------------------------------
     def tick(self, now: float) -> list[str]:
-        return [line for attempt in self.processes.values() if (line := attempt.tick(now))]
+        return [line for _, line in self.tick_lines(now)]
+
+    def tick_lines(self, now: float) -> list[tuple[str, str]]:
+        """Deadlines, the reap and the stall watchdog of every attempt: (job key, line to log)."""
+        return [(key, line) for key, attempt in self.processes.items() if (line := attempt.tick(now))]
 
     def next_due(self, now: float) -> float | None:
         dues = [attempt.due(now) for attempt in self.processes.values()]

@@ -110,7 +110,8 @@ class Pool(Recorder):
         base_env = dict(os.environ)
         base_env.pop("SMB_BG_CHILD", None)
         self.launcher = Launcher(self.workspace, self.phase, self.options.batch, self.run_id, self.spec, template,
-                                 brief, self.options.timeout, self.options.grace, self.staging_root, base_env)
+                                 brief, self.options.timeout, self.options.grace, self.staging_root, base_env,
+                                 stall_timeout=self._stall_timeout())
         self.record = RunRecord(run_id=self.run_id, pid=os.getpid(), create_time=own_create_time(),
                                 host=socket.gethostname(), phase=self.phase.name, batch=self.options.batch,
                                 wave=self.options.wave, log=self.reporter.log_rel,
@@ -172,6 +173,11 @@ class Pool(Recorder):
         if result.failed or result.parked or result.skipped:
             return EXIT_FAILED
         return 0
+
+    def _stall_timeout(self) -> float:
+        """``--stall-timeout``, else ``[agents] stall_timeout``, else the agent preset's default."""
+        chosen = self.options.stall_timeout
+        return chosen if chosen is not None else self.spec.stall_timeout
 
     def _read_brief(self) -> str:
         path = self.workspace.manifest(self.options.batch)

@@ -72,7 +72,7 @@ class Recorder:
             # Not the site's fault (an outage, a limit, a halt): back where it was, the attempt given back,
             # and the reason in the note so that `smb list-sites --format table` says why.
             txn.set_status(row, previous, owner="", attempts=max(0, row.attempts - 1), reason=outcome.kind,
-                           note=f"{self.phase.name}: {outcome.failure_class or outcome.kind}: {outcome.error}"[:300],
+                           note=f"{self.phase.name}: {_why(outcome)}"[:300],
                            **fields)
         elif outcome.parked:
             txn.set_status(row, PARKED, owner="", note=f"{self.phase.name}: {outcome.error}"[:300],
@@ -106,7 +106,7 @@ class Recorder:
     @staticmethod
     def _log_verdict(job, outcome: Outcome) -> None:
         """The per-site log ends with smb's verdict: class and message, next to the agent's own output."""
-        verdict = "ok" if outcome.kind == "ok" else f"{outcome.failure_class or outcome.kind}: {outcome.error}"
+        verdict = "ok" if outcome.kind == "ok" else _why(outcome)
         line = f"\n=== smb end {job.domain} attempt {job.attempt}: {verdict} ({outcome.seconds:.1f}s)\n"
         try:
             log = open_append(job.log_path)
@@ -127,7 +127,11 @@ class Recorder:
         the registry write (on the next flush), the FAIL/OK line and the run's tally."""
         now = time.monotonic()
         self._count_cost(outcome)
-        decision = rules.triage(outcome.failure_class, outcome.kind, halted=self.halt is not None, probe=probe)
+        stalls = self.work.stalls.get(outcome.domain, 0)
+        if outcome.failure_class == classes.STALLED:
+            self.work.stalls[outcome.domain] = stalls + 1
+        decision = rules.triage(outcome.failure_class, outcome.kind, halted=self.halt is not None, probe=probe,
+                                stalled_before=stalls > 0)
         if hold_probe:
             self.holding.probe_running = False
             if not decision.hold and outcome.kind != "stopped":
@@ -138,6 +142,8 @@ class Recorder:
             outcome.counted, outcome.not_counted_because = False, decision.because
         if decision.requeue == rules.FRONT:
             self.work.queue.appendleft(outcome.domain)  # first in line once the hold or the back-off ends
+        elif decision.requeue == rules.LATER:
+            self.work.queue.append(outcome.domain)  # after the other sites (a first stall)
         if decision.hold:
             self._start_hold(outcome)
         said = outcome.report.message if outcome.report is not None else outcome.error
@@ -371,6 +377,12 @@ class Recorder:
         if self.record is not None:
             self.record.done = result.ok
             self.record.failed = result.failed + result.parked
+
+def _why(outcome: Outcome) -> str:
+    """"<class>: <error>", without saying the class twice ("stalled: stalled: ...")."""
+    reason = outcome.failure_class or outcome.kind
+    return outcome.error if outcome.error.startswith(reason + ":") else f"{reason}: {outcome.error}"
+
 
 def _jitter(hold_seconds: float) -> float:
     """A little after the reset (printed times are minute-rounded, and many runs resume at once)."""

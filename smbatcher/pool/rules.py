@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..agents.classes import AUTH, OK, OUTAGE, RATE_LIMITED, SITE, USAGE_LIMIT
+from ..agents.classes import AUTH, OK, OUTAGE, RATE_LIMITED, SITE, STALLED, USAGE_LIMIT
 
 # requeue values: where the site goes next
 FRONT = "front"  # first in line once the hold or the back-off ends
@@ -32,8 +32,9 @@ class Decision:
     probe_done: bool = False  # a breaker probe ended without a verdict: the next probe may go
 
 
-def triage(cls: str, kind: str, *, halted: bool, probe: bool) -> Decision:
-    """The first decision on an attempt, from its class and kind alone."""
+def triage(cls: str, kind: str, *, halted: bool, probe: bool, stalled_before: bool = False) -> Decision:
+    """The first decision on an attempt, from its class and kind (and whether its site stalled
+    before in this run: the first stall is the API's or the CLI's hang, a second one the site's)."""
     cls = cls or (OK if kind == "ok" else SITE)
     if kind == "stopped":
         return Decision(counted=True, probe_done=probe)  # written as stopped: the attempt given back
@@ -43,6 +44,8 @@ def triage(cls: str, kind: str, *, halted: bool, probe: bool) -> Decision:
         return Decision(counted=False, because="usage limit", requeue=FRONT, hold=True, probe_done=probe)
     if cls == RATE_LIMITED:
         return Decision(counted=False, because="rate limited", requeue=FRONT, back_off=True, probe_done=probe)
+    if cls == STALLED and not stalled_before:
+        return Decision(counted=False, because="first stall", requeue=LATER, probe_done=probe)
     if cls == AUTH:
         return Decision(counted=False, because="auth failure", stop_run=True, probe_done=probe)
     return Decision(judged=True)

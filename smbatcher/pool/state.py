@@ -15,6 +15,7 @@ class Work:
     before_claim: dict = field(default_factory=dict)  # domain -> the status a returned site goes back to
     claim_attempt: dict = field(default_factory=dict)  # domain -> the attempt number of its claim
     retries_used: dict = field(default_factory=dict)  # domain -> retries taken in this run
+    stalls: dict = field(default_factory=dict)  # domain -> stalled attempts in this run
 
     def __bool__(self) -> bool:
         return bool(self.queue or self.retry_queue)
