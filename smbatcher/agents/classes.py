@@ -14,6 +14,8 @@ counting rules (``pool/rules.py``) say what each one does to the site and the ru
 - ``no-output``     exit 0 but the expected output is missing (e.g. permission denials): counted.
 - ``stalled``       no byte on stdout/stderr for ``stall_timeout`` (a hung API stream): the group is
                     stopped; a site's first stall is not counted, a second one is.
+- ``cannot-start``  exec of the agent's command failed (ENOENT, EACCES, ENOEXEC): the run's problem,
+                    not the site's; the run stops at once, nothing counted.
 - ``halted``        the run halted (issue 11): what its agents did after is not the sites' fault.
 - ``stopped``       stopped on request (a signal, ``smb stop``): the site goes back, nothing counted.
 """
@@ -28,5 +30,6 @@ NO_OUTPUT = "no-output"
 CLASSES = (OK, SITE, USAGE_LIMIT, RATE_LIMITED, OUTAGE, AUTH, NO_OUTPUT)
 COUNTED = frozenset({SITE, NO_OUTPUT})  # classes that burn one of the site's attempts
 STALLED = "stalled"
+CANNOT_START = "cannot-start"
 HALTED = "halted"
 STOPPED = "stopped"

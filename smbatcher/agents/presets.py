@@ -136,6 +136,10 @@ def resolve_agent(command: str, phase: str) -> AgentSpec:
     if phase not in PHASES:
         raise UsageError(f"unknown phase {phase!r} (expected design or implement)")
     argv = agent_argv(command)  # raises UsageError for an empty or unsplittable command
+    if os.sep in argv[0] and not os.path.isabs(argv[0]):
+        # "./build.sh", "bin/agent": relative to the folder smb was started in, where the operator
+        # (and the up-front check) found it, not to the agent's staging folder (issue 20).
+        argv[0] = os.path.abspath(argv[0])
     if command.strip() == BUILTIN:
         return AgentSpec(name=BUILTIN, argv=tuple(argv), command=command)
     if os.path.basename(argv[0]) == CLAUDE and not _WHOLE_COMMAND_FLAGS & {a.split("=", 1)[0] for a in argv[1:]}:

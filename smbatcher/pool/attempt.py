@@ -15,6 +15,7 @@ result travels back are the executors' own.
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import subprocess
@@ -262,6 +263,20 @@ class Attempt:
             self.pidfd = None
         proc.signal_group(self.pid, signal.SIGKILL)
         proc.kill_processes(self.tree)
+
+
+_EXEC_ERRNOS = {errno.ENOENT: "ENOENT", errno.EACCES: "EACCES", errno.ENOEXEC: "ENOEXEC"}
+
+
+def exec_failure(exc: OSError, job: Job) -> str | None:
+    """The one line for an agent command that cannot be executed at all (missing, no run bit, not a
+    program): the same for every launch, so the run's problem. None for any other launch error
+    (a working folder that went away is that one launch's)."""
+    name = _EXEC_ERRNOS.get(exc.errno)
+    if name is None or (exc.filename is not None and os.fspath(exc.filename) == os.fspath(job.cwd)):
+        return None
+    argv, executable = command(job)
+    return f"cannot start the agent {executable or argv[0]}: {exc.strerror or exc} ({name})"
 
 
 # -- verdict ----------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ import socket
 import time
 from dataclasses import dataclass
 
-from ..errors import EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM, RegistryInvalid, SmbError, UsageError
+from ..agents import classes
+from ..errors import EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, RegistryInvalid, SmbError, UsageError
 from ..lifecycle import PARKED, UNCLAIM
 from ..manifest import parse_manifest
 from ..proc import own_create_time
@@ -26,6 +27,7 @@ from ..runs import save as save_run
 from ..selection import Selection, select
 from ..store import Store
 from ..workspace import Workspace
+from .attempt import exec_failure
 from .executor import Executor, Job
 from .guards import Backoff, Breaker, ResourceGuard
 from .halt import Halt, HaltWatch
@@ -82,6 +84,8 @@ class Pool(Recorder):
         self.halt: Halt | None = None
         self.stop_reason: str | None = None  # auth failure, halt, max_hold, cost: no more launches
         self._stop_logged = False
+        self.started_any = False  # an agent has been started in this run
+        self.cannot_start = ""  # the agent's command cannot be executed: the run's problem (issue 20)
         self.spend, self.activity = Spend(), Activity()
 
     # -- selection ------------------------------------------------------------------------
@@ -159,6 +163,8 @@ class Pool(Recorder):
             self._save_record(final=True)
         if failed is not None:
             raise failed
+        if self.cannot_start and not self.started_any:
+            raise UsageError(f"{self.cannot_start}; nothing was counted")  # one line, exit 2
         if self.stop_reason:
             self.reporter.line(f"stopped: {self.stop_reason}")
         self.reporter.finish(result)
@@ -168,6 +174,8 @@ class Pool(Recorder):
     def _exit_code(self, result: RunResult) -> int:
         if self.wakeup.stop_signal is not None:
             return EXIT_SIGINT if self.wakeup.stop_signal == signal.SIGINT else EXIT_SIGTERM
+        if self.cannot_start and not self.started_any:
+            return EXIT_USAGE
         if self.stop_reason and not (self.halt is not None and not self.halt.failure):
             return EXIT_FAILED
         if result.failed or result.parked or result.skipped:
@@ -360,13 +368,20 @@ class Pool(Recorder):
                 log_offset = os.stat(job.log_path).st_size  # a retried attempt number appends to its log
             except OSError:
                 log_offset = 0
+            if self.cannot_start:  # an earlier launch found the agent cannot start: this site goes back
+                self.launcher.discard(job)
+                self._record_outcome(Outcome(domain, "stopped", attempt, 0.0, log=log, counted=False), probe)
+                continue
             try:
                 self.executor.start(job)
             except OSError as exc:
                 self.launcher.discard(job)
+                line = exec_failure(exc, job)
                 self._record_outcome(Outcome(domain, "error", attempt, 0.0, log=log,
-                                             error=f"cannot start agent: {exc.strerror or exc}"), probe)
+                                             error=line or f"cannot start agent: {exc.strerror or exc}",
+                                             failure_class=classes.CANNOT_START if line else ""), probe)
                 continue
+            self.started_any = True
             stream = None
             if self.spec.protocol == "json-result":
                 from ..agents.stream import AgentStream

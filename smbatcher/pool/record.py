@@ -150,7 +150,11 @@ class Recorder:
         if decision.back_off:
             wait = self.backoff.failed(now)
             self.reporter.line(f"rate limited ({said}); backing off {wait:g}s")
-        if decision.stop_run:
+        if decision.stop_run and outcome.failure_class == classes.CANNOT_START:
+            self.cannot_start = self.cannot_start or outcome.error
+            self._stop_run(f"{outcome.error}; every site goes back, nothing counted", event="cannot-start",
+                           now_stop=True)
+        elif decision.stop_run:
             self._stop_run(f"the agent cannot authenticate: {said}"
                            f"; fix its credentials (smb agents shows what it uses), then run again",
                            event="auth", now_stop=True)
