@@ -78,6 +78,13 @@ PHASES = ("design", "implement")
 
 CLAUDE_ARGV = ("claude", "-p", "--output-format", "stream-json", "--verbose")
 CLAUDE_PERMISSION = ("--permission-mode", "acceptEdits")
+# Only the tools a site agent needs (issue 20): the CLI's default 24 tool schemas are about 64 KB
+# of every request, resent each turn. Read/Write/Edit/Glob cover both prompts (read the design,
+# write and fix files, find what it wrote). `claude --tools default` (or any --tools) overrides.
+CLAUDE_TOOLS = ("--tools", "Read,Write,Edit,Glob")
+# Per-machine sections (cwd, env, git status) move from the system prompt to the first message: one
+# cacheable system prompt shared by every agent of the run, whatever its staging folder.
+CLAUDE_LEAN = ("--exclude-dynamic-system-prompt-sections",)
 
 # Defaults only: a value already in smb's environment wins (see the module docstring for each one).
 CLAUDE_ENV = {
@@ -126,8 +133,11 @@ class AgentSpec:
 
 
 def _claude(executable: str, extra: list[str], command: str) -> AgentSpec:
-    permission = () if _PERMISSION_FLAGS & {arg.split("=", 1)[0] for arg in extra} else CLAUDE_PERMISSION
-    return AgentSpec(name=CLAUDE, argv=(executable, *CLAUDE_ARGV[1:], *permission, *extra), env=dict(CLAUDE_ENV),
+    given = {arg.split("=", 1)[0] for arg in extra}
+    permission = () if _PERMISSION_FLAGS & given else CLAUDE_PERMISSION
+    tools = () if "--tools" in given else CLAUDE_TOOLS  # any --tools after claude overrides (even "default")
+    return AgentSpec(name=CLAUDE, argv=(executable, *CLAUDE_ARGV[1:], *permission, *tools, *CLAUDE_LEAN, *extra),
+                     env=dict(CLAUDE_ENV),
                      protocol=JSON_RESULT, command=command, config_dir=True, stall_timeout=CLAUDE_STALL_TIMEOUT)
 
 
@@ -192,6 +202,9 @@ def describe_presets(environ: Mapping[str, str] | None = None) -> list[dict]:
                     "from its stream-json output",
          "notes": [f"auth: {_auth_summary(environ)}",
                    "extra flags go after the name: claude --model opus (or a path: /opt/bin/claude)",
+                   "lean requests: only the tools a site needs and one cacheable system prompt "
+                   "(claude --tools default for all tools)",
+                   f"stall_timeout {CLAUDE_STALL_TIMEOUT / 60:g}m unless set: no output that long stops the agent",
                    "a command with -p/--print or --output-format runs as written (opaque protocol)",
                    "prompt on stdin, closed after it; working folder = the agent's staging folder"]},
     ]
