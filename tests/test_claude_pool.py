@@ -185,3 +185,19 @@ def test_the_lean_preset_keeps_every_request_under_16_kb_and_still_builds_the_si
     systems = {json.dumps(json.loads(p.read_text()).get("system")) for p in sorted(dumps.glob("req_*.json"))
                if "Write" in p.read_text()}
     assert len(systems) == 1 and str(workspace.tmp) not in systems.pop()
+
+
+@pytest.mark.parametrize("cap", [{"max_turns": 1}, {"max_cost_per_site": 0.005}])
+def test_a_cap_the_cli_ran_out_of_parks_the_site_as_budget_without_opening_the_breaker(claude_cli, claude_mock,
+                                                                                       workspace, tmp_path, cap):
+    """Issue 20: [agents] max_turns -> --max-turns, max_cost_per_site -> --max-budget-usd (what is left)."""
+    names = make_sites(workspace, 2, implement="claude", max_agents=2, breaker_failures=1, **cap)
+    mock = claude_mock("ok", "--steps", "3")
+    result = run_smb_in(mock, workspace, *IMPLEMENT, env=env_for(mock, claude_cli, tmp_path))
+    assert result.returncode == 1, explain(result)
+    table = rows(workspace)
+    for name in names:
+        assert table[name].status == "X", explain(result)
+        assert table[name].get("note").startswith("implement: budget: Reached maximum"), table[name].get("note")
+    assert "breaker" not in result.stdout and "halt" not in result.stdout, explain(result)
+    assert [e["class"] for e in results(workspace)] == ["budget", "budget"]

@@ -16,6 +16,9 @@ counting rules (``pool/rules.py``) say what each one does to the site and the ru
                     stopped; a site's first stall is not counted, a second one is.
 - ``cannot-start``  exec of the agent's command failed (ENOENT, EACCES, ENOEXEC): the run's problem,
                     not the site's; the run stops at once, nothing counted.
+- ``budget``        the agent's own cap ran out (``--max-budget-usd``, ``--max-turns``: result subtype
+                    error_max_budget_usd / error_max_turns): the site parks with that reason; it
+                    never opens the breaker and never halts the run.
 - ``halted``        the run halted (issue 11): what its agents did after is not the sites' fault.
 - ``stopped``       stopped on request (a signal, ``smb stop``): the site goes back, nothing counted.
 """
@@ -31,5 +34,6 @@ CLASSES = (OK, SITE, USAGE_LIMIT, RATE_LIMITED, OUTAGE, AUTH, NO_OUTPUT)
 COUNTED = frozenset({SITE, NO_OUTPUT})  # classes that burn one of the site's attempts
 STALLED = "stalled"
 CANNOT_START = "cannot-start"
+BUDGET = "budget"
 HALTED = "halted"
 STOPPED = "stopped"

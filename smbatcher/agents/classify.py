@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, fields
 
-from .classes import AUTH, COUNTED, NO_OUTPUT, OK, OUTAGE, RATE_LIMITED, SITE, USAGE_LIMIT
+from .classes import AUTH, BUDGET, COUNTED, NO_OUTPUT, OK, OUTAGE, RATE_LIMITED, SITE, USAGE_LIMIT
 from .resets import LIMIT_TYPES, limit_from, parse_reset
 from .stream import AgentStream, _int, _one_line, _tool_action
 
@@ -137,6 +137,11 @@ def _retry_class(retry: dict) -> str:
     return OUTAGE
 
 
+# Result subtypes of a run the CLI ended at one of its caps (measured with 2.1.197 against the mock).
+_CAP_SUBTYPES = {"error_max_budget_usd": "the agent's budget ran out (--max-budget-usd)",
+                 "error_max_turns": "the agent's turns ran out (--max-turns)"}
+
+
 def classify(exit_code: int | None, log_text_or_stdout: str | bytes | AgentStream, timed_out: bool,
              output_ok: bool, *, now: float | None = None) -> AgentReport:
     """Classify one attempt from its exit code (None or negative: killed), its log (stdout and
@@ -174,7 +179,12 @@ def classify(exit_code: int | None, log_text_or_stdout: str | bytes | AgentStrea
         report.cls, report.message = OK, said
         return report
 
-    if result is not None and result.get("is_error"):
+    if result is not None and result.get("subtype") in _CAP_SUBTYPES:
+        # The CLI stopped at a cap smb gave it (issue 20): not an API failure, not the breaker's.
+        errors = result.get("errors")
+        words = " ".join(e for e in errors if isinstance(e, str)) if isinstance(errors, list) else ""
+        report.cls, report.message = BUDGET, _one_line(words or said or _CAP_SUBTYPES[result["subtype"]])
+    elif result is not None and result.get("is_error"):
         report.cls = _error_class(said, report.api_error_status, stream.synthetic_error, stream.rate_limit)
         report.message = said
     elif result is not None:  # it reported success, yet exit or output say otherwise

@@ -157,6 +157,26 @@ def resolve_agent(command: str, phase: str) -> AgentSpec:
     return AgentSpec(name="", argv=tuple(argv), command=command)
 
 
+def agent_caps(spec: AgentSpec, *, max_turns: int | None, fallback_model: str) -> tuple[str, ...]:
+    """The CLI's own caps for the claude preset ([agents] max_turns, fallback_model), unless the
+    command already gives them; other agents get none. ``max_cost_per_site`` becomes
+    ``--max-budget-usd`` per launch (``wants_budget``), as it depends on what the site has spent."""
+    if spec.name != CLAUDE:
+        return ()
+    given = {arg.split("=", 1)[0] for arg in spec.argv}
+    caps: list[str] = []
+    if max_turns and "--max-turns" not in given:
+        caps += ["--max-turns", str(max_turns)]
+    if fallback_model and "--fallback-model" not in given:
+        caps += ["--fallback-model", fallback_model]
+    return tuple(caps)
+
+
+def wants_budget(spec: AgentSpec) -> bool:
+    """The claude preset takes the site's remaining budget as ``--max-budget-usd``."""
+    return spec.name == CLAUDE and "--max-budget-usd" not in {arg.split("=", 1)[0] for arg in spec.argv}
+
+
 def config_dir(staging: Path) -> Path:
     """The agent's private Claude Code config folder (holds .claude.json and its transcript)."""
     return Path(staging) / CLAUDE_CONFIG_SUBDIR

@@ -315,6 +315,8 @@ def judge(job: Job, ended: Ended, *, output_ok: bool, said, missing_output: str)
     verdict = Verdict("failed", report.cls, report=report)
     if report.cls == classes.OK:
         verdict.kind = "ok"
+    elif report.cls == classes.BUDGET:
+        verdict.error = f"budget: {report.message}"
     elif ended.timed_out:
         verdict.kind = "timeout"
         verdict.error = f"timeout after {job.timeout:g}s" + (f": {report.message}" if report.message else "")

@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from ..agents import classes
 from ..errors import EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, RegistryInvalid, SmbError, UsageError
 from ..lifecycle import PARKED, UNCLAIM
-from ..manifest import parse_manifest
 from ..proc import own_create_time
-from ..runs import AgentRecord, RunRecord, new_run_id, run_states, stop_survivors, take_breaker_reset
+from ..runs import RunRecord, new_run_id, run_states, stop_survivors, take_breaker_reset
 from ..runs import save as save_run
 from ..selection import Selection, select
 from ..store import Store
@@ -31,7 +30,7 @@ from .attempt import exec_failure
 from .executor import Executor, Job
 from .guards import Backoff, Breaker, ResourceGuard
 from .halt import Halt, HaltWatch
-from .launch import Launcher, SiteProblem
+from .launch import Launcher, SiteProblem, read_brief
 from .options import RunOptions
 from .record import Recorder
 from .results import Outcome, RunResult
@@ -100,7 +99,7 @@ class Pool(Recorder):
     # -- the run --------------------------------------------------------------------------
     def run(self) -> RunResult:
         from ..agents import prompt_template
-        from ..agents.presets import resolve_agent
+        from ..agents.presets import agent_caps, resolve_agent
 
         started = time.monotonic()
         self.spec = resolve_agent(self.options.agent, self.phase.name)
@@ -110,12 +109,14 @@ class Pool(Recorder):
             return result
         # Everything that could refuse the run is read before the first claim (issue 8).
         template = prompt_template(self.workspace.prompts, self.phase.name)
-        brief = self._read_brief()
+        brief = read_brief(self.workspace, self.options.batch)
         base_env = dict(os.environ)
         base_env.pop("SMB_BG_CHILD", None)
         self.launcher = Launcher(self.workspace, self.phase, self.options.batch, self.run_id, self.spec, template,
                                  brief, self.options.timeout, self.options.grace, self.staging_root, base_env,
-                                 stall_timeout=self._stall_timeout())
+                                 stall_timeout=self._stall_timeout(),
+                                 caps=agent_caps(self.spec, max_turns=self.options.max_turns,
+                                                 fallback_model=self.options.fallback_model))
         self.record = RunRecord(run_id=self.run_id, pid=os.getpid(), create_time=own_create_time(),
                                 host=socket.gethostname(), phase=self.phase.name, batch=self.options.batch,
                                 wave=self.options.wave, log=self.reporter.log_rel,
@@ -182,23 +183,19 @@ class Pool(Recorder):
             return EXIT_FAILED
         return 0
 
+    def _budget(self, domain: str) -> float | None:
+        """What the site may still spend in this run, for an agent that takes it (max_cost_per_site)."""
+        from ..agents.presets import wants_budget
+
+        limit = self.options.max_cost_per_site
+        if limit is None or not wants_budget(self.spec):
+            return None
+        return limit - self.spend.per_site.get(domain, 0.0)
+
     def _stall_timeout(self) -> float:
         """``--stall-timeout``, else ``[agents] stall_timeout``, else the agent preset's default."""
         chosen = self.options.stall_timeout
         return chosen if chosen is not None else self.spec.stall_timeout
-
-    def _read_brief(self) -> str:
-        path = self.workspace.manifest(self.options.batch)
-        try:
-            return parse_manifest(path.read_text(encoding="utf-8")).brief
-        except FileNotFoundError:
-            return ""
-        except UnicodeDecodeError as exc:
-            raise UsageError(f"{self.workspace.rel(path)} is not UTF-8 text (byte {exc.start}); "
-                             "nothing was claimed") from None
-        except OSError as exc:
-            raise UsageError(f"cannot read {self.workspace.rel(path)}: {exc.strerror or exc}; "
-                             "nothing was claimed") from None
 
     def _reclaim_stale(self, selection: Selection) -> int:
         """Stop a dead run's surviving agents, then return its claims in our scope (logged)."""
@@ -356,7 +353,7 @@ class Pool(Recorder):
             attempt = self.work.claim_attempt.get(domain, 1)
             log = self.launcher.log_rel(domain, attempt)
             try:
-                job = self.launcher.job(domain, attempt)
+                job = self.launcher.job(domain, attempt, budget=self._budget(domain))
             except SiteProblem as exc:
                 self._record_outcome(Outcome(domain, "error", attempt, 0.0, log=log, error=str(exc)), probe)
                 continue
@@ -403,46 +400,6 @@ class Pool(Recorder):
                                    "its site is returned, the attempt not counted")
                 self.ledger.pending.append(Outcome(agent.job.domain, "stopped", agent.job.attempt, 0.0,
                                             log=agent.job.log_rel, counted=False))
-
-    def _follow_activity(self) -> None:
-        """Latest action, turn and cost of each agent that reports as it goes (stream-json)."""
-        now = time.monotonic()
-        if now - self.activity.read_at < 1.0:
-            return
-        self.activity.read_at = now
-        changed = False
-        latest = None
-        for agent in self.live.values():
-            if agent.stream is None:
-                continue
-            agent.stream.read_new(agent.job.log_path)
-            action, turn, cost = agent.stream.snapshot()
-            if (action, turn, cost) != (agent.action, agent.turn, agent.cost_usd):
-                agent.action, agent.turn, agent.cost_usd = action, turn, cost
-                changed = True
-                latest = agent
-        if latest is not None and latest.action:
-            self.activity.text = f"{latest.job.domain}: {latest.action} (turn {latest.turn})"
-        if changed:
-            self._save_record()
-
-    def _save_record(self, final: bool = False) -> None:
-        if self.record is None:
-            return
-        if not final:
-            by_key = {r.key: r for r in self.executor.running()}
-            self.record.agents = [
-                AgentRecord(a.job.domain, by_key[k].pid, by_key[k].create_time, a.job.attempt,
-                            time.time() - (time.monotonic() - a.started), phase=a.job.phase, action=a.action,
-                            turn=a.turn, cost_usd=round(a.cost_usd, 6), worker=by_key[k].worker)
-                for k, a in self.live.items() if k in by_key]
-        self.record.breaker = {"state": self.breaker.state, "trips": self.breaker.trips,
-                               "until": None if self.breaker.open_until is None else
-                               time.time() + max(0.0, self.breaker.open_until - time.monotonic())}
-        try:
-            save_run(self.workspace, self.record)
-        except (SmbError, OSError) as exc:
-            self.reporter.line(f"cannot save run file: {getattr(exc, 'message', None) or exc}")
 
     # -- stopping -------------------------------------------------------------------------
     def _begin_stop(self) -> None:

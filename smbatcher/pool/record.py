@@ -19,6 +19,8 @@ from ..errors import SmbError
 from ..fs import open_append
 from ..lifecycle import PARKED, RANK
 from ..notify import notify
+from ..runs import AgentRecord
+from ..runs import save as save_run
 from ..sitelog import read_tail
 from ..units import format_money
 from . import rules
@@ -140,6 +142,8 @@ class Recorder:
             self.breaker.probe_running = False
         if not decision.counted:
             outcome.counted, outcome.not_counted_because = False, decision.because
+        if decision.park:
+            outcome.parked = True
         if decision.requeue == rules.FRONT:
             self.work.queue.appendleft(outcome.domain)  # first in line once the hold or the back-off ends
         elif decision.requeue == rules.LATER:
@@ -381,6 +385,48 @@ class Recorder:
         if self.record is not None:
             self.record.done = result.ok
             self.record.failed = result.failed + result.parked
+
+    # -- the run record and the live action ----------------------------------------------
+    def _save_record(self, final: bool = False) -> None:
+        if self.record is None:
+            return
+        if not final:
+            by_key = {r.key: r for r in self.executor.running()}
+            self.record.agents = [
+                AgentRecord(a.job.domain, by_key[k].pid, by_key[k].create_time, a.job.attempt,
+                            time.time() - (time.monotonic() - a.started), phase=a.job.phase, action=a.action,
+                            turn=a.turn, cost_usd=round(a.cost_usd, 6), worker=by_key[k].worker)
+                for k, a in self.live.items() if k in by_key]
+        self.record.breaker = {"state": self.breaker.state, "trips": self.breaker.trips,
+                               "until": None if self.breaker.open_until is None else
+                               time.time() + max(0.0, self.breaker.open_until - time.monotonic())}
+        try:
+            save_run(self.workspace, self.record)
+        except (SmbError, OSError) as exc:
+            self.reporter.line(f"cannot save run file: {getattr(exc, 'message', None) or exc}")
+
+    def _follow_activity(self) -> None:
+        """Latest action, turn and cost of each agent that reports as it goes (stream-json)."""
+        now = time.monotonic()
+        if now - self.activity.read_at < 1.0:
+            return
+        self.activity.read_at = now
+        changed = False
+        latest = None
+        for agent in self.live.values():
+            if agent.stream is None:
+                continue
+            agent.stream.read_new(agent.job.log_path)
+            action, turn, cost = agent.stream.snapshot()
+            if (action, turn, cost) != (agent.action, agent.turn, agent.cost_usd):
+                agent.action, agent.turn, agent.cost_usd = action, turn, cost
+                changed = True
+                latest = agent
+        if latest is not None and latest.action:
+            self.activity.text = f"{latest.job.domain}: {latest.action} (turn {latest.turn})"
+        if changed:
+            self._save_record()
+
 
 def _why(outcome: Outcome) -> str:
     """"<class>: <error>", without saying the class twice ("stalled: stalled: ...")."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..agents.classes import AUTH, CANNOT_START, OK, OUTAGE, RATE_LIMITED, SITE, STALLED, USAGE_LIMIT
+from ..agents.classes import AUTH, BUDGET, CANNOT_START, OK, OUTAGE, RATE_LIMITED, SITE, STALLED, USAGE_LIMIT
 
 # requeue values: where the site goes next
 FRONT = "front"  # first in line once the hold or the back-off ends
@@ -48,6 +48,8 @@ def triage(cls: str, kind: str, *, halted: bool, probe: bool, stalled_before: bo
         return Decision(counted=False, because="first stall", requeue=LATER, probe_done=probe)
     if cls == AUTH:
         return Decision(counted=False, because="auth failure", stop_run=True, probe_done=probe)
+    if cls == BUDGET:
+        return Decision(park=True, probe_done=probe)  # the cap is the operator's: no breaker, no halt
     if cls == CANNOT_START:
         return Decision(counted=False, because="the agent cannot start", stop_run=True, probe_done=probe)
     return Decision(judged=True)
