@@ -307,7 +307,7 @@ def judge(job: Job, ended: Ended, *, output_ok: bool, said, missing_output: str)
         return Verdict("error", classes.OUTAGE, ended.error or "worker lost", counted=False,
                        not_counted_because="worker lost")
     if ended.error:
-        return Verdict("error", classes.SITE, ended.error)
+        return Verdict("error", classes.CANNOT_START if ended.cannot_start else classes.SITE, ended.error)
     if ended.stalled:
         return Verdict("error", classes.STALLED, f"stalled: no output for {job.stall_timeout:g}s")
     output_ok = output_ok and ended.exit_code == 0 and not ended.timed_out

@@ -434,7 +434,7 @@ class DaskExecutor:
         ended = Ended(job.key, result.get("exit_code"), timed_out=bool(result.get("timed_out")),
                       stopped=bool(result.get("stopped")) or (task.stopping and result.get("exit_code") is None),
                       error=result.get("error") or "", reaped=bool(result.get("reaped")),
-                      stalled=bool(result.get("stalled")))
+                      stalled=bool(result.get("stalled")), cannot_start=bool(result.get("cannot_start")))
         if not result.get("shared"):
             if result.get("log"):
                 try:

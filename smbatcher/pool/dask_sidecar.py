@@ -31,6 +31,7 @@ import sys
 import time
 from pathlib import Path
 
+from .attempt import exec_failure
 from .executor import Job
 from .local import LocalExecutor
 from .wakeup import Wakeup
@@ -84,11 +85,13 @@ class Sidecar:
     def handle(self, message: dict) -> None:
         op, key = message.get("op"), message.get("key", "")
         if op == "start":
+            job = _job(message)
             try:
-                self.executor.start(_job(message))
+                self.executor.start(job)
             except OSError as exc:
+                line = exec_failure(exc, job)
                 self.send({"op": "ended", "key": key, "exit_code": None, "timed_out": False, "stopped": False,
-                           "error": f"cannot start agent: {exc.strerror or exc}"})
+                           "error": line or f"cannot start agent: {exc.strerror or exc}", "cannot_start": bool(line)})
                 return
             process = self.executor.processes[key]
             self.send({"op": "started", "key": key, "pid": process.pid, "create_time": process.create_time})

@@ -216,7 +216,8 @@ def _released(worker, key: str) -> bool:
         return False
 
 
-_ENDED_FIELDS = ("token", "worker", "exit_code", "timed_out", "stopped", "error", "shared", "reaped", "stalled")
+_ENDED_FIELDS = ("token", "worker", "exit_code", "timed_out", "stopped", "error", "shared", "reaped", "stalled",
+                 "cannot_start")
 
 
 def _check_in(key: str) -> tuple[bool, bool]:
@@ -256,7 +257,8 @@ def run_agent_task(spec: dict) -> dict:
     worker = get_worker()
     key = spec["token"]
     result = {"token": key, "worker": worker.address, "exit_code": None, "timed_out": False, "stopped": False,
-              "error": "", "refused": "", "shared": False, "reaped": False, "stalled": False, "log": None,
+              "error": "", "refused": "", "shared": False, "reaped": False, "stalled": False,
+              "cannot_start": False, "log": None,
               "output_kind": None, "output": None}
     # The AGENT resource, not the worker's thread count, decides how many agents run here: an agent
     # task waits on a process, it does not compute.
@@ -465,7 +467,8 @@ def _supervise(worker, spec: dict, key: str, message: dict) -> dict:
         ended = handle.ended or {}
         return {"exit_code": ended.get("exit_code"), "timed_out": bool(ended.get("timed_out")),
                 "stopped": bool(ended.get("stopped")), "error": ended.get("error") or "",
-                "reaped": bool(ended.get("reaped")), "stalled": bool(ended.get("stalled")), "pid": handle.pid}
+                "reaped": bool(ended.get("reaped")), "stalled": bool(ended.get("stalled")),
+                "cannot_start": bool(ended.get("cannot_start")), "pid": handle.pid}
     except BaseException:
         sup.stop(key, kill=True)  # the task itself failed: its agent must not run on unwatched
         raise

@@ -48,6 +48,7 @@ class Ended:
     lost: bool = False  # the machine running it went away: try again, no attempt counted
     reaped: bool = False  # it printed its result and did not exit: ended by smb, judged as if it had exited
     stalled: bool = False  # no output for stall_timeout: its group was stopped
+    cannot_start: bool = False  # exec of the agent's command failed (``error`` says how): the run's problem
 
 
 @dataclass
