@@ -119,7 +119,8 @@ def set_status(g: Globals, domains: list[str], status: str, *, expect: str | Non
 def run_agents(g: Globals, name: str, *, batch: str | None = None, max_agents: int | None = None,
                wave: int | None = None, sites: str | None = None, redo: bool = False, timeout: str | None = None,
                retries: int | None = None, agent: str | None = None, bg: bool = False, dry_run: bool = False,
-               halt: str | None = None, executor: str | None = None, scheduler: str | None = None) -> int:
+               halt: str | None = None, executor: str | None = None, scheduler: str | None = None,
+               stall_timeout: str | None = None) -> int:
     """``smb design|implement|run`` with its options as read from the command line."""
     from .pool import RunFlags
     from .selection import parse_sites
@@ -128,7 +129,7 @@ def run_agents(g: Globals, name: str, *, batch: str | None = None, max_agents: i
     flags = RunFlags(batch=required_batch(batch), max_agents=max_agents, wave=wave,
                      sites=parse_sites(sites) if sites is not None else None, redo=redo, timeout=timeout,
                      retries=retries, agent=agent, dry_run=dry_run, halt=halt, executor=executor,
-                     scheduler=scheduler)
+                     scheduler=scheduler, stall_timeout=stall_timeout)
     if bg and not dry_run:
         return _background(ctx, g, name, flags)
     if name == "run":

@@ -116,6 +116,9 @@ class AgentSettings:
     max_cost_total: float | None = None  # dollars per run: launching stops when reached
     max_cost_per_site: float | None = None  # dollars per site in a run: the site is parked
     quota_budget: float = 1.0  # hold once the agent reports this share of its quota used
+    stall_timeout: float | None = None  # no agent output this long: stalled (None: the preset's, 10m for claude)
+    max_turns: int | None = None  # claude preset: --max-turns
+    fallback_model: str = ""  # claude preset: --fallback-model
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,9 @@ _VALIDATORS = {
         "max_cost_total": parse_money,
         "max_cost_per_site": parse_money,
         "quota_budget": _fraction,
+        "stall_timeout": parse_duration,
+        "max_turns": _positive_int,
+        "fallback_model": _agent_command,
     },
     "doctor": {
         "disk_warn": parse_size,

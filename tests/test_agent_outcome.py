@@ -405,7 +405,7 @@ def test_stream_fed_in_small_chunks_matches_the_whole():
 
 
 def test_stream_skips_an_overlong_line_and_goes_on(monkeypatch):
-    import smbatcher.agents.outcome as outcome
+    import smbatcher.agents.stream as outcome
 
     monkeypatch.setattr(outcome, "_MAX_LINE", 1000)
     stream = AgentStream()

@@ -12,7 +12,8 @@ from smbatcher.agents.presets import (
 )
 from smbatcher.errors import UsageError
 
-PRESET = ("claude", "-p", "--output-format", "stream-json", "--verbose", "--permission-mode", "acceptEdits")
+PRESET = ("claude", "-p", "--output-format", "stream-json", "--verbose", "--permission-mode", "acceptEdits",
+          "--tools", "Read,Write,Edit,Glob", "--exclude-dynamic-system-prompt-sections")  # issue 20: lean
 
 
 @pytest.mark.parametrize("phase", ["design", "implement"])
@@ -123,3 +124,19 @@ def test_describe_presets_shows_sources_and_auth_without_secrets():
 def test_describe_presets_warns_when_no_credentials_are_set():
     text = render_presets(describe_presets({}))
     assert "Not logged in" in text and "claude setup-token" in text
+
+
+@pytest.mark.parametrize("tools", ["--tools default", "--tools Read,Write", "--tools=Read,Write,Bash"])
+def test_any_tools_flag_after_claude_replaces_the_presets_tools(tools):
+    import shlex
+
+    argv = resolve_agent(f"claude {tools}", "implement").argv
+    assert "Read,Write,Edit,Glob" not in argv
+    assert argv[-len(shlex.split(tools)):] == tuple(shlex.split(tools))
+    assert "--exclude-dynamic-system-prompt-sections" in argv and "acceptEdits" in argv
+
+
+def test_smb_agents_shows_the_lean_flags_and_the_stall_watchdog():
+    text = render_presets(describe_presets({}))
+    assert "--tools Read,Write,Edit,Glob --exclude-dynamic-system-prompt-sections" in text
+    assert "claude --tools default" in text and "stall_timeout 10m" in text

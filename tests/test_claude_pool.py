@@ -164,3 +164,40 @@ def test_an_outage_does_not_park_a_site_before_the_breaker_trips(claude_cli, cla
     row = rows(workspace)[name]
     assert row.status == "I" and row.attempts == 0, explain(result)
     assert result.returncode == 0, explain(result)
+
+
+def test_the_lean_preset_keeps_every_request_under_16_kb_and_still_builds_the_sites(claude_cli, claude_mock,
+                                                                                    workspace, tmp_path):
+    """Issue 20: four tools instead of 24, and the per-agent sections out of the system prompt."""
+    names = make_sites(workspace, 2, implement="claude", max_agents=2)
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    mock = claude_mock("ok", "--steps", "3", "--dump-dir", str(dumps))  # three turns that write a file each
+    result = run_smb_in(mock, workspace, *IMPLEMENT, env=env_for(mock, claude_cli, tmp_path))
+    assert result.returncode == 0, explain(result)
+    assert all(rows(workspace)[name].status == "I" for name in names), explain(result)
+    agent_requests = [r for r in mock.requests() if "Write" in (r.get("tools") or [])]
+    assert len(agent_requests) == 8  # 2 sites x (3 writes + the final answer)
+    assert sorted(agent_requests[0]["tools"]) == ["Edit", "Glob", "Read", "Write"]
+    sizes = [r["body_bytes"] for r in agent_requests]
+    assert max(sizes) <= 16 * 1024, sizes
+    # One system prompt for every agent: no staging folder in it (it moved to the first message).
+    systems = {json.dumps(json.loads(p.read_text()).get("system")) for p in sorted(dumps.glob("req_*.json"))
+               if "Write" in p.read_text()}
+    assert len(systems) == 1 and str(workspace.tmp) not in systems.pop()
+
+
+@pytest.mark.parametrize("cap", [{"max_turns": 1}, {"max_cost_per_site": 0.005}])
+def test_a_cap_the_cli_ran_out_of_parks_the_site_as_budget_without_opening_the_breaker(claude_cli, claude_mock,
+                                                                                       workspace, tmp_path, cap):
+    """Issue 20: [agents] max_turns -> --max-turns, max_cost_per_site -> --max-budget-usd (what is left)."""
+    names = make_sites(workspace, 2, implement="claude", max_agents=2, breaker_failures=1, **cap)
+    mock = claude_mock("ok", "--steps", "3")
+    result = run_smb_in(mock, workspace, *IMPLEMENT, env=env_for(mock, claude_cli, tmp_path))
+    assert result.returncode == 1, explain(result)
+    table = rows(workspace)
+    for name in names:
+        assert table[name].status == "X", explain(result)
+        assert table[name].get("note").startswith("implement: budget: Reached maximum"), table[name].get("note")
+    assert "breaker" not in result.stdout and "halt" not in result.stdout, explain(result)
+    assert [e["class"] for e in results(workspace)] == ["budget", "budget"]

@@ -27,7 +27,7 @@ import psutil  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # support/, when run as a script
 
-from support.agents import BIN, agent_cmd, marker_lines  # noqa: E402
+from support.agents import BIN, agent_cmd, marker_lines, tagged  # noqa: E402
 from support.net import closed_port  # noqa: E402
 from support.registry import parse  # noqa: E402
 from support.waiting import wait_for  # noqa: E402
@@ -250,6 +250,32 @@ def test_timeout_on_a_worker_stops_the_whole_family_and_counts_the_attempt(works
     assert len(family) == 4  # the agent, a group child, a setsid child, a double-forked daemon
     wait_for(lambda: gone(family), 5, "the agent's whole family to be gone")
     assert not agents_of("dask-timeout")
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_an_agent_hung_after_its_result_is_reaped_on_the_worker_and_its_site_built(workspace, local_cluster, tag,
+                                                                                  monkeypatch, shared):
+    """Issue 20: the reap lives in the attempt, so the worker's supervisor does it too."""
+    (name,) = make_sites(workspace, 1, implement=agent_cmd("result_then_hang"), timeout="5m")
+    monkeypatch.setenv("FAKE_TAG", tag)
+    started = time.monotonic()
+    result = run_pool(workspace, DaskExecutor(local_cluster, forward_env=FORWARD, shared_storage=shared))
+    assert (result.exit_code, result.ok) == (0, 1), [o.error for o in result.outcomes]
+    assert time.monotonic() - started < 60
+    assert rows(workspace)[name].status == "I" and rows(workspace)[name].attempts == 0
+    assert "[smb] reaped" in (workspace.root / f"logs/sites/{name}/implement-1.log").read_text()
+    wait_for(lambda: not tagged(tag), 10, "the reaped agent and its child to be gone")
+
+
+def test_a_silent_agent_on_a_worker_is_stopped_as_stalled_and_the_next_launch_builds(workspace, local_cluster, tag,
+                                                                                    monkeypatch):
+    (name,) = make_sites(workspace, 1, implement=agent_cmd("stall_once"), timeout="5m", stall_timeout="2s")
+    monkeypatch.setenv("FAKE_TAG", tag)
+    result = run_pool(workspace, DaskExecutor(local_cluster, forward_env=FORWARD))
+    assert (result.exit_code, result.ok) == (0, 1), [o.error for o in result.outcomes]
+    first = result.outcomes[0]
+    assert (first.failure_class, first.counted, first.not_counted_because) == ("stalled", False, "first stall")
+    assert rows(workspace)[name].status == "I"
 
 
 def test_the_real_cli_cluster_builds_every_site_exactly_once(workspace, cli_cluster, monkeypatch):

@@ -78,6 +78,13 @@ PHASES = ("design", "implement")
 
 CLAUDE_ARGV = ("claude", "-p", "--output-format", "stream-json", "--verbose")
 CLAUDE_PERMISSION = ("--permission-mode", "acceptEdits")
+# Only the tools a site agent needs (issue 20): the CLI's default 24 tool schemas are about 64 KB
+# of every request, resent each turn. Read/Write/Edit/Glob cover both prompts (read the design,
+# write and fix files, find what it wrote). `claude --tools default` (or any --tools) overrides.
+CLAUDE_TOOLS = ("--tools", "Read,Write,Edit,Glob")
+# Per-machine sections (cwd, env, git status) move from the system prompt to the first message: one
+# cacheable system prompt shared by every agent of the run, whatever its staging folder.
+CLAUDE_LEAN = ("--exclude-dynamic-system-prompt-sections",)
 
 # Defaults only: a value already in smb's environment wins (see the module docstring for each one).
 CLAUDE_ENV = {
@@ -88,6 +95,9 @@ CLAUDE_ENV = {
     "DISABLE_AUTOUPDATER": "1",
     "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
 }
+
+# stream-json prints an event at every step: ten minutes without a byte is a hung stream (issue 20).
+CLAUDE_STALL_TIMEOUT = 600.0
 
 # The agent's own config folder, inside its staging folder (its working folder). Not ".claude":
 # the CLI reads <cwd>/.claude/ as the *project's* settings, and the two must not be one folder.
@@ -115,6 +125,7 @@ class AgentSpec:
     protocol: str = OPAQUE
     command: str = ""  # what the user wrote
     config_dir: bool = False  # give each agent its own CLAUDE_CONFIG_DIR
+    stall_timeout: float = 0.0  # the default [agents] stall_timeout for this agent (0: no watchdog)
 
     @property
     def executable(self) -> str:
@@ -122,9 +133,12 @@ class AgentSpec:
 
 
 def _claude(executable: str, extra: list[str], command: str) -> AgentSpec:
-    permission = () if _PERMISSION_FLAGS & {arg.split("=", 1)[0] for arg in extra} else CLAUDE_PERMISSION
-    return AgentSpec(name=CLAUDE, argv=(executable, *CLAUDE_ARGV[1:], *permission, *extra), env=dict(CLAUDE_ENV),
-                     protocol=JSON_RESULT, command=command, config_dir=True)
+    given = {arg.split("=", 1)[0] for arg in extra}
+    permission = () if _PERMISSION_FLAGS & given else CLAUDE_PERMISSION
+    tools = () if "--tools" in given else CLAUDE_TOOLS  # any --tools after claude overrides (even "default")
+    return AgentSpec(name=CLAUDE, argv=(executable, *CLAUDE_ARGV[1:], *permission, *tools, *CLAUDE_LEAN, *extra),
+                     env=dict(CLAUDE_ENV),
+                     protocol=JSON_RESULT, command=command, config_dir=True, stall_timeout=CLAUDE_STALL_TIMEOUT)
 
 
 def resolve_agent(command: str, phase: str) -> AgentSpec:
@@ -132,11 +146,35 @@ def resolve_agent(command: str, phase: str) -> AgentSpec:
     if phase not in PHASES:
         raise UsageError(f"unknown phase {phase!r} (expected design or implement)")
     argv = agent_argv(command)  # raises UsageError for an empty or unsplittable command
+    if os.sep in argv[0] and not os.path.isabs(argv[0]):
+        # "./build.sh", "bin/agent": relative to the folder smb was started in, where the operator
+        # (and the up-front check) found it, not to the agent's staging folder (issue 20).
+        argv[0] = os.path.abspath(argv[0])
     if command.strip() == BUILTIN:
         return AgentSpec(name=BUILTIN, argv=tuple(argv), command=command)
     if os.path.basename(argv[0]) == CLAUDE and not _WHOLE_COMMAND_FLAGS & {a.split("=", 1)[0] for a in argv[1:]}:
         return _claude(argv[0], argv[1:], command)
     return AgentSpec(name="", argv=tuple(argv), command=command)
+
+
+def agent_caps(spec: AgentSpec, *, max_turns: int | None, fallback_model: str) -> tuple[str, ...]:
+    """The CLI's own caps for the claude preset ([agents] max_turns, fallback_model), unless the
+    command already gives them; other agents get none. ``max_cost_per_site`` becomes
+    ``--max-budget-usd`` per launch (``wants_budget``), as it depends on what the site has spent."""
+    if spec.name != CLAUDE:
+        return ()
+    given = {arg.split("=", 1)[0] for arg in spec.argv}
+    caps: list[str] = []
+    if max_turns and "--max-turns" not in given:
+        caps += ["--max-turns", str(max_turns)]
+    if fallback_model and "--fallback-model" not in given:
+        caps += ["--fallback-model", fallback_model]
+    return tuple(caps)
+
+
+def wants_budget(spec: AgentSpec) -> bool:
+    """The claude preset takes the site's remaining budget as ``--max-budget-usd``."""
+    return spec.name == CLAUDE and "--max-budget-usd" not in {arg.split("=", 1)[0] for arg in spec.argv}
 
 
 def config_dir(staging: Path) -> Path:
@@ -184,6 +222,9 @@ def describe_presets(environ: Mapping[str, str] | None = None) -> list[dict]:
                     "from its stream-json output",
          "notes": [f"auth: {_auth_summary(environ)}",
                    "extra flags go after the name: claude --model opus (or a path: /opt/bin/claude)",
+                   "lean requests: only the tools a site needs and one cacheable system prompt "
+                   "(claude --tools default for all tools)",
+                   f"stall_timeout {CLAUDE_STALL_TIMEOUT / 60:g}m unless set: no output that long stops the agent",
                    "a command with -p/--print or --output-format runs as written (opaque protocol)",
                    "prompt on stdin, closed after it; working folder = the agent's staging folder"]},
     ]

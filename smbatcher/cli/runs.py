@@ -22,6 +22,8 @@ DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print what would run
 HaltOpt = Annotated[Optional[str], typer.Option("--halt", help="When to give up: soon,same=5 (default), "
                                                                "now,fail=10%, success=N, never.")]
 ExecutorOpt = Annotated[Optional[str], typer.Option("--executor", help="Where agents run: local or dask.")]
+StallOpt = Annotated[Optional[str], typer.Option("--stall-timeout", help="No agent output this long: stop it "
+                                                                    "(10m for claude, 0 = off).")]
 SchedulerOpt = Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler: tcp://host:8786.")]
 
 _PHASE_HELP = {
@@ -68,12 +70,12 @@ def _run_command(app: typer.Typer, name: str) -> None:
              sites: SitesOpt = None, redo: RedoOpt = False, timeout: TimeoutOpt = None,
              retries: RetriesOpt = None, agent: AgentOpt = None, bg: BgOpt = False,
              dry_run: DryRunOpt = False, halt: HaltOpt = None, executor: ExecutorOpt = None,
-             scheduler: SchedulerOpt = None) -> int:
+             scheduler: SchedulerOpt = None, stall_timeout: StallOpt = None) -> int:
         from ..commands import run_agents
 
         return run_agents(g, name, batch=batch, max_agents=max_agents, wave=wave, sites=sites, redo=redo,
                           timeout=timeout, retries=retries, agent=agent, bg=bg, dry_run=dry_run, halt=halt,
-                          executor=executor, scheduler=scheduler)
+                          executor=executor, scheduler=scheduler, stall_timeout=stall_timeout)
 
     body.__doc__ = _PHASE_HELP[name]
     body.__name__ = f"{name}_cmd"

@@ -42,15 +42,16 @@ wakeup. Everything else happens on the pool's thread.
 from __future__ import annotations
 
 import collections
-import io
 import secrets
-import tarfile
 import time
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from ..errors import SmbError
+from .dask_cluster import _worker_facts, cluster_report  # noqa: F401  (doctor and tests import it here)
+from .dask_transfer import OutputRefused, unpack_output  # noqa: F401
+from .dask_transfer import reason as _reason
 from .executor import Ended, Job, Running
 
 DEFAULT_MAX_OUTPUT_BYTES = 256 * 1024 * 1024
@@ -74,11 +75,6 @@ class _Task:
     started: float | None = None  # monotonic, when the worker said its agent started
     stopping: bool = False
     killing: bool = False
-
-
-def _reason(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text[:300] or type(exc).__name__
 
 
 class DaskExecutor:
@@ -299,6 +295,7 @@ class DaskExecutor:
             "argv": list(job.argv), "env": env, "root": root, "cwd": str(job.cwd), "output": str(job.output),
             "output_is_dir": job.output.is_dir(), "log_path": str(job.log_path), "prompt": job.prompt,
             "timeout": job.timeout, "grace": job.grace, "shared": self.shared_storage,
+            "reports": job.reports, "stall_timeout": job.stall_timeout,
             "marker": (str(marker), self.id), "inputs": inputs,
             "wake": self.wake, "wake_generation": self.wake_generation,
             "max_output_bytes": self.max_output_bytes, "max_log_bytes": self.max_log_bytes,
@@ -436,7 +433,8 @@ class DaskExecutor:
             return Ended(job.key, None, lost=True, error=f"worker of {job.domain} lost before its result came back")
         ended = Ended(job.key, result.get("exit_code"), timed_out=bool(result.get("timed_out")),
                       stopped=bool(result.get("stopped")) or (task.stopping and result.get("exit_code") is None),
-                      error=result.get("error") or "")
+                      error=result.get("error") or "", reaped=bool(result.get("reaped")),
+                      stalled=bool(result.get("stalled")), cannot_start=bool(result.get("cannot_start")))
         if not result.get("shared"):
             if result.get("log"):
                 try:
@@ -594,97 +592,3 @@ class DaskExecutor:
             self.client.cancel([t.future for t in tasks if t.future is not None])
         except Exception:
             pass
-
-
-def _worker_facts(dask_worker) -> dict:
-    """Run on each worker by ``open`` (and when one joins): unpickling it proves smbatcher imports there."""
-    import platform
-
-    import distributed
-
-    from smbatcher import __version__
-
-    return {"version": __version__, "id": dask_worker.id, "python": platform.python_version(),
-            "distributed": distributed.__version__}
-
-
-def cluster_report(scheduler: str, timeout: float = 3.0) -> dict:
-    """What ``smb doctor``'s cluster check shows: the scheduler, each worker's AGENT slots and versions.
-
-    ``{"scheduler", "workers": [{"address", "agent_slots", "smbatcher", "python", "distributed",
-    "error"}], "coordinator": {"smbatcher", "python", "distributed"}}``; an unreachable scheduler
-    is an SmbError with the same one line as a run gets."""
-    import platform
-
-    import distributed
-    from distributed import Client
-
-    from .. import __version__
-
-    try:
-        client = Client(scheduler, timeout=timeout, set_as_default=False)
-    except Exception as exc:
-        raise SmbError(f"cannot reach the Dask scheduler at {scheduler}: {_reason(exc)}") from None
-    try:
-        workers = client.scheduler_info(n_workers=-1).get("workers", {})
-        facts = client.run(_worker_facts, on_error="return") if workers else {}
-        report = []
-        for addr, info in sorted(workers.items()):
-            found = facts.get(addr)
-            entry = {"address": addr, "agent_slots": float(info.get("resources", {}).get("AGENT", 0)),
-                     "smbatcher": "", "python": "", "distributed": "", "error": ""}
-            if isinstance(found, dict):
-                entry.update({k: found[k] for k in ("python", "distributed")}, smbatcher=found["version"])
-            else:
-                entry["error"] = _reason(found) if isinstance(found, BaseException) else "no answer"
-            report.append(entry)
-        return {"scheduler": scheduler, "workers": report,
-                "coordinator": {"smbatcher": __version__, "python": platform.python_version(),
-                                "distributed": distributed.__version__}}
-    finally:
-        client.close(timeout=timeout)
-
-
-# -- unpacking what a worker sent back ------------------------------------------------------------
-
-
-class OutputRefused(Exception):
-    """The output a worker returned is not acceptable (an unsafe entry, over the cap)."""
-
-
-def unpack_output(kind: str | None, data: bytes | None, output: Path, cap: int) -> None:
-    """Put a worker's output into the staging ``output``: a design file's bytes, or the site folder's tar.
-
-    The tar comes from our own task, but is checked as if it did not: only regular files and
-    folders, relative names with no ``..``, no more than ``cap`` bytes in all. Nothing is written
-    unless every entry passes."""
-    if kind is None:
-        return  # the agent wrote nothing: the pool's check says so
-    if kind == "dir":
-        output.mkdir(parents=True, exist_ok=True)
-        return
-    if kind == "file":
-        if data is None or len(data) > cap:
-            raise OutputRefused(f"the file is over the cap of {cap} bytes")
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_bytes(data)
-        return
-    if kind != "tar" or data is None:
-        raise OutputRefused(f"unknown output kind {kind!r}")
-    try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
-            members = tar.getmembers()
-            total = 0
-            for member in members:
-                name = PurePosixPath(member.name)
-                if name.is_absolute() or ".." in name.parts or not name.parts or "\\" in member.name:
-                    raise OutputRefused(f"entry {member.name[:120]!r} points outside the output folder")
-                if not (member.isreg() or member.isdir()):
-                    raise OutputRefused(f"entry {member.name[:120]!r} is a link or a special file")
-                total += member.size
-                if total > cap:
-                    raise OutputRefused(f"the folder is over the cap of {cap} bytes")
-            output.mkdir(parents=True, exist_ok=True)
-            tar.extractall(output, members=members, filter="data")
-    except (tarfile.TarError, EOFError, ValueError) as exc:
-        raise OutputRefused(f"not a readable tar ({_reason(exc)})") from None

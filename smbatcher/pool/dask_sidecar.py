@@ -14,11 +14,11 @@ the worker.
 
 The protocol is one JSON object a line, bytes as base64.
   worker -> here:  {"op": "start", "key", "domain", "phase", "attempt", "argv", "env", "cwd", "output",
-                    "log_path", "prompt_b64", "header_b64", "timeout", "grace"}
+                    "log_path", "prompt_b64", "header_b64", "timeout", "grace", "reports", "stall_timeout"}
                    {"op": "stop", "key", "kill": bool}
   here -> worker:  {"op": "started", "key", "pid", "create_time"}
-                   {"op": "timeout", "key", "text"}
-                   {"op": "ended", "key", "exit_code", "timed_out", "stopped", "error"}
+                   {"op": "timeout", "key", "text"}   (any line for the run log: timeout, reap, stall)
+                   {"op": "ended", "key", "exit_code", "timed_out", "stopped", "error", "reaped", "stalled"}
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import sys
 import time
 from pathlib import Path
 
+from .attempt import exec_failure
 from .executor import Job
 from .local import LocalExecutor
 from .wakeup import Wakeup
@@ -44,7 +45,8 @@ def _job(message: dict) -> Job:
                cwd=Path(message["cwd"]), output=Path(message["output"]),
                prompt=base64.b64decode(message.get("prompt_b64", "")),
                log_path=Path(message["log_path"]), header=base64.b64decode(message.get("header_b64", "")),
-               timeout=float(message["timeout"]), grace=float(message["grace"]))
+               timeout=float(message["timeout"]), grace=float(message["grace"]),
+               reports=bool(message.get("reports", True)), stall_timeout=float(message.get("stall_timeout") or 0.0))
 
 
 class Sidecar:
@@ -83,11 +85,13 @@ class Sidecar:
     def handle(self, message: dict) -> None:
         op, key = message.get("op"), message.get("key", "")
         if op == "start":
+            job = _job(message)
             try:
-                self.executor.start(_job(message))
+                self.executor.start(job)
             except OSError as exc:
+                line = exec_failure(exc, job)
                 self.send({"op": "ended", "key": key, "exit_code": None, "timed_out": False, "stopped": False,
-                           "error": f"cannot start agent: {exc.strerror or exc}"})
+                           "error": line or f"cannot start agent: {exc.strerror or exc}", "cannot_start": bool(line)})
                 return
             process = self.executor.processes[key]
             self.send({"op": "started", "key": key, "pid": process.pid, "create_time": process.create_time})
@@ -97,18 +101,13 @@ class Sidecar:
     def report_ends(self) -> None:
         for ended in self.executor.collect():
             self.send({"op": "ended", "key": ended.key, "exit_code": ended.exit_code, "timed_out": ended.timed_out,
-                       "stopped": ended.stopped, "error": ended.error})
+                       "stopped": ended.stopped, "error": ended.error, "reaped": ended.reaped,
+                       "stalled": ended.stalled})
 
     def tick(self) -> None:
-        waiting = {key for key, p in self.executor.processes.items() if p.term_sent_at is None}
-        lines = self.executor.tick(time.monotonic())
-        if lines:
-            for key in waiting:
-                process = self.executor.processes.get(key)
-                if process is not None and process.timed_out:
-                    self.send({"op": "timeout", "key": key,
-                               "text": f"timeout {process.job.domain} after {process.job.timeout:g}s: "
-                                       "stopping its group"})
+        # A timeout, a reap or a stall: the line goes to the coordinator's run log.
+        for key, line in self.executor.tick_lines(time.monotonic()):
+            self.send({"op": "timeout", "key": key, "text": line})
 
     def run(self) -> int:
         self.wakeup.install()  # SIGTERM/SIGHUP: stop every agent, then exit

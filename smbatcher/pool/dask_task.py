@@ -31,25 +31,19 @@ imports this package, and needs none of it.
 from __future__ import annotations
 
 import base64
-import io
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import threading
 from pathlib import Path
 
-from .output import output_problem
+from .dask_transfer import OutputProblem, pack_output, read_tail  # noqa: F401  (tests import them here)
 
 POLL_SECONDS = 0.5  # how often a waiting task looks (locally) whether it is still wanted
 STARTED_TIMEOUT = 30.0  # the supervisor answers a start at once; this long without an answer: it is broken
-
-
-class OutputProblem(Exception):
-    """The agent's output cannot be shipped back (too big, a symlink or a device in it)."""
 
 
 # -- the supervisor process of this worker ---------------------------------------------------
@@ -207,64 +201,6 @@ def agent_env(spec: dict, mirror: Mirror | None) -> dict[str, str]:
     return env
 
 
-# -- shipping the output back -------------------------------------------------------------
-
-
-def _read_tail(path: Path, cap: int) -> bytes:
-    """The log, or its last ``cap`` bytes (the end says why an agent failed) after a note."""
-    try:
-        with open(path, "rb") as handle:
-            size = handle.seek(0, os.SEEK_END)
-            if size <= cap:
-                handle.seek(0)
-                return handle.read()
-            handle.seek(size - cap)
-            return f"[smb: the first {size - cap} bytes of this log were cut on the worker]\n".encode() + handle.read()
-    except OSError:
-        return b""
-
-
-def pack_output(output: Path, cap: int) -> tuple[str | None, bytes | None]:
-    """(kind, bytes) of the agent's output: ("tar", a gzip tar of the folder), ("file", the design),
-    ("dir", None) for a design that is a folder, (None, None) when nothing was written."""
-    problem = output_problem(output)  # issue 22: the one rule, shared with the local executor
-    if problem:
-        raise OutputProblem(problem)
-    if output.is_file():
-        size = output.stat().st_size
-        if size > cap:
-            raise OutputProblem(f"the output is {size} bytes, over the cap of {cap} (max_output_bytes)")
-        return "file", output.read_bytes()
-    if not output.is_dir():
-        return None, None
-    entries: list[tuple[Path, str]] = []
-    total = 0
-    for folder, dirs, files in os.walk(output):
-        for name in sorted(dirs) + sorted(files):
-            path = Path(folder, name)
-            rel = path.relative_to(output).as_posix()
-            if path.is_symlink() or not (path.is_file() or path.is_dir()):
-                raise OutputProblem(f"{rel} in the output is a symlink or a special file; only regular files "
-                                    "and folders are shipped back")
-            if path.is_file():
-                total += path.stat().st_size
-                if total > cap:
-                    raise OutputProblem(f"the output is over the cap of {cap} bytes (max_output_bytes)")
-            entries.append((path, rel))
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1) as tar:
-        for path, rel in entries:
-            info = tar.gettarinfo(str(path), arcname=rel)
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            if info.isfile():
-                with open(path, "rb") as handle:
-                    tar.addfile(info, handle)
-            else:
-                tar.addfile(info)
-    return "tar", buffer.getvalue()
-
-
 # -- the task ---------------------------------------------------------------------------------
 
 
@@ -280,7 +216,8 @@ def _released(worker, key: str) -> bool:
         return False
 
 
-_ENDED_FIELDS = ("token", "worker", "exit_code", "timed_out", "stopped", "error", "shared")
+_ENDED_FIELDS = ("token", "worker", "exit_code", "timed_out", "stopped", "error", "shared", "reaped", "stalled",
+                 "cannot_start")
 
 
 def _check_in(key: str) -> tuple[bool, bool]:
@@ -320,7 +257,9 @@ def run_agent_task(spec: dict) -> dict:
     worker = get_worker()
     key = spec["token"]
     result = {"token": key, "worker": worker.address, "exit_code": None, "timed_out": False, "stopped": False,
-              "error": "", "refused": "", "shared": False, "log": None, "output_kind": None, "output": None}
+              "error": "", "refused": "", "shared": False, "reaped": False, "stalled": False,
+              "cannot_start": False, "log": None,
+              "output_kind": None, "output": None}
     # The AGENT resource, not the worker's thread count, decides how many agents run here: an agent
     # task waits on a process, it does not compute.
     secede()
@@ -375,14 +314,15 @@ def _run_agent(worker, spec: dict, key: str, result: dict) -> dict:
                    "attempt": spec["attempt"], "argv": spec["argv"], "env": env, "cwd": str(cwd),
                    "output": str(output), "log_path": str(log_path),
                    "prompt_b64": base64.b64encode(prompt).decode(), "header_b64": "",
-                   "timeout": spec["timeout"], "grace": spec["grace"]}
+                   "timeout": spec["timeout"], "grace": spec["grace"], "reports": spec.get("reports", True),
+                   "stall_timeout": spec.get("stall_timeout", 0.0)}
         result.update(_supervise(worker, spec, key, message))
         if shared:
             # The end goes to the coordinator at once, on the worker's stream to the scheduler: no
             # round trip to fetch the result (bench/dask.py). The returned value says the same.
             worker.log_event(spec["topic"], {"op": "ended", **{k: result[k] for k in _ENDED_FIELDS}})
         if not shared:
-            result["log"] = _read_tail(log_path, spec["max_log_bytes"])
+            result["log"] = read_tail(log_path, spec["max_log_bytes"])
             if result["exit_code"] == 0 and not (result["timed_out"] or result["stopped"] or result["error"]):
                 try:
                     result["output_kind"], result["output"] = pack_output(output, spec["max_output_bytes"])
@@ -527,7 +467,8 @@ def _supervise(worker, spec: dict, key: str, message: dict) -> dict:
         ended = handle.ended or {}
         return {"exit_code": ended.get("exit_code"), "timed_out": bool(ended.get("timed_out")),
                 "stopped": bool(ended.get("stopped")), "error": ended.get("error") or "",
-                "pid": handle.pid}
+                "reaped": bool(ended.get("reaped")), "stalled": bool(ended.get("stalled")),
+                "cannot_start": bool(ended.get("cannot_start")), "pid": handle.pid}
     except BaseException:
         sup.stop(key, kill=True)  # the task itself failed: its agent must not run on unwatched
         raise

@@ -34,6 +34,8 @@ class Job:
     grace: float
     log_rel: str = ""  # log_path as the operator types it from the workspace root
     executable: str | None = None  # argv[0] found on PATH once per run (None: the executor searches)
+    reports: bool = True  # watch for the JSON result line (any agent may print one): reap it once it is out
+    stall_timeout: float = 0.0  # no byte on stdout/stderr for this long: stalled (0: never)
 
 
 @dataclass
@@ -44,6 +46,9 @@ class Ended:
     stopped: bool = False  # stopped on request (a signal to the run, a halt), not a failure
     error: str = ""  # the executor could not run or finish it (launch error, output not returned)
     lost: bool = False  # the machine running it went away: try again, no attempt counted
+    reaped: bool = False  # it printed its result and did not exit: ended by smb, judged as if it had exited
+    stalled: bool = False  # no output for stall_timeout: its group was stopped
+    cannot_start: bool = False  # exec of the agent's command failed (``error`` says how): the run's problem
 
 
 @dataclass

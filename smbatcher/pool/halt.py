@@ -23,12 +23,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..agents.classes import COUNTED
 from ..errors import UsageError
 
 DEFAULT = "soon,same=5"
-# The failure classes of pool/results.py that are one site's problem (named here, not imported:
-# config.py validates `halt` through this module, on the fast path of `smb list-sites`).
-_WINDOW_CLASSES = ("site", "no-output")
+# The failure classes that are one site's problem (agents/classes.py imports nothing: config.py
+# validates `halt` through this module, on the fast path of `smb list-sites`).
+_WINDOW_CLASSES = COUNTED
 
 
 @dataclass(frozen=True)
@@ -88,9 +89,9 @@ def reason_key(domain: str, message: str) -> str:
 def looks_transient(message: str) -> bool:
     """An opaque agent's words that read like an outage or a rate limit (HTTP 5xx/429, a network
     error): the breaker's business, never a reason to halt, even when every agent says it."""
-    from ..agents.outcome import _OUTAGE, _OVERLOAD, _RATE  # the classifier's own patterns
+    from ..agents.classify import OUTAGE_WORDS, OVERLOAD_WORDS, RATE_WORDS  # the classifier's own patterns
 
-    return bool(_OUTAGE.search(message) or _OVERLOAD.search(message) or _RATE.search(message)
+    return bool(OUTAGE_WORDS.search(message) or OVERLOAD_WORDS.search(message) or RATE_WORDS.search(message)
                 or re.search(r"\b5\d\d\b|service unavailable|bad gateway", message, re.I))
 
 

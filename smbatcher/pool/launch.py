@@ -24,6 +24,24 @@ from .executor import Job
 from .output import output_problem
 
 
+def read_brief(workspace: Workspace, batch: str) -> str:
+    """The batch's brief from its manifest ("" without one); unreadable refuses the run, before any claim."""
+    from ..errors import UsageError
+    from ..manifest import parse_manifest
+
+    path = workspace.manifest(batch)
+    try:
+        return parse_manifest(path.read_text(encoding="utf-8")).brief
+    except FileNotFoundError:
+        return ""
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{workspace.rel(path)} is not UTF-8 text (byte {exc.start}); "
+                         "nothing was claimed") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {workspace.rel(path)}: {exc.strerror or exc}; "
+                         "nothing was claimed") from None
+
+
 class SiteProblem(Exception):
     """This one site cannot be worked on (a file where its folder goes, ...): it fails, the run goes on."""
 
@@ -43,6 +61,8 @@ class Launcher:
     grace: float
     staging_root: Path
     base_env: dict[str, str]
+    stall_timeout: float = 0.0
+    caps: tuple[str, ...] = ()  # the claude preset's --max-turns / --fallback-model (agent_caps)
 
     def __post_init__(self) -> None:
         self.log_dirs: set[str] = set()  # logs/sites/<domain>/ folders known to exist
@@ -127,7 +147,7 @@ class Launcher:
         """``workspace.rel(workspace.site_log(...))`` as one string join: it runs once per agent."""
         return f"{self._site_logs_rel}/{domain}/{self.phase.name}-{attempt}.log"
 
-    def job(self, domain: str, attempt: int) -> Job:
+    def job(self, domain: str, attempt: int, budget: float | None = None) -> Job:
         phase = self.phase.name
         name = f"{domain}-{phase}-{attempt}"
         design_text = self._folders(domain, attempt)
@@ -146,11 +166,16 @@ class Launcher:
         if self.phase is IMPLEMENT:
             env["SMB_DESIGN"] = design_file
         header = f"=== smb {phase} {domain} attempt {attempt} run {self.run_id} {utc_stamp()}\n".encode()
-        return Job(key=name, domain=domain, phase=phase, attempt=attempt, argv=list(self.spec.argv), env=env,
+        argv = list(self.spec.argv)
+        if self.caps:
+            argv += self.caps
+        if budget is not None:
+            argv += ["--max-budget-usd", f"{max(budget, 0.0001):.4f}"]  # what the site has left in this run
+        return Job(key=name, domain=domain, phase=phase, attempt=attempt, argv=argv, env=env,
                    cwd=staging_path, output=Path(output), prompt=prompt.encode("utf-8"),
                    log_path=Path(f"{self._site_logs}/{domain}/{phase}-{attempt}.log"), header=header,
                    timeout=self.timeout, grace=self.grace, log_rel=self.log_rel(domain, attempt),
-                   executable=self._executable)
+                   executable=self._executable, stall_timeout=self.stall_timeout)
 
     def has_output(self, job: Job) -> bool:
         """Whether the agent left the phase's expected output (before anything is moved)."""

@@ -27,6 +27,7 @@ class RunFlags:
     halt: str | None = None
     executor: str | None = None  # local | dask (None: [executor] kind)
     scheduler: str | None = None
+    stall_timeout: str | None = None
 
 
 @dataclass
@@ -56,6 +57,9 @@ class RunOptions:
     notify: str = ""
     executor: str = "local"
     scheduler: str = ""
+    stall_timeout: float | None = None  # None: the agent preset's default
+    max_turns: int | None = None
+    fallback_model: str = ""
 
 
 # Bounds that catch typos before they become a run: 10,000 agents or 5000-digit waves are not plans.
@@ -93,4 +97,7 @@ def build_options(settings: Settings, phase_name: str, flags: RunFlags, run_id: 
         max_hold=agents.max_hold, max_cost_total=agents.max_cost_total, max_cost_per_site=agents.max_cost_per_site,
         quota_budget=agents.quota_budget, notify=settings.notify.command,
         executor=executor, scheduler=scheduler,
+        stall_timeout=(parse_duration(flags.stall_timeout, "--stall-timeout") if flags.stall_timeout is not None
+                       else agents.stall_timeout),
+        max_turns=agents.max_turns, fallback_model=agents.fallback_model,
     )

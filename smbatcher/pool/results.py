@@ -6,19 +6,6 @@ from dataclasses import dataclass, field
 
 from ..selection import Selection
 
-# Failure classes (issue 10): why an attempt ended. Only "site" and "no-output" are the site's
-# problem and count against its attempts; the others belong to the breaker, the hold or the halt.
-OK = "ok"
-SITE = "site"
-NO_OUTPUT = "no-output"
-USAGE_LIMIT = "usage-limit"
-RATE_LIMITED = "rate-limited"
-OUTAGE = "outage"
-AUTH = "auth"
-HALTED = "halted"
-STOPPED = "stopped"
-COUNTED_CLASSES = (SITE, NO_OUTPUT)
-
 
 @dataclass
 class Outcome:
@@ -33,7 +20,7 @@ class Outcome:
     error: str = ""
     parked: bool = False
     counted: bool = True
-    failure_class: str = ""  # one of the classes above ("" until classified)
+    failure_class: str = ""  # one of agents/classes.py ("" until classified)
     report: object = None  # the agent's own report (cost, turns, tokens) when it gave one
     not_counted_because: str = ""  # breaker open, usage limit, halted, ...: shown on the FAIL line
 

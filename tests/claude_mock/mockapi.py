@@ -52,6 +52,15 @@ Options added in this copy (tests/claude_mock/, for smbatcher's tests):
 --fail-first N makes an error scenario fail only the first N /v1/messages
 requests and then behave like `ok` (to test that the caller recovers after
 retries).  Without it (N=0) every /v1/messages request fails.
+--ok-first K answers the first K requests like `ok` before the scenario starts
+(an agent that hits the limit mid-work), and --steps S makes the `ok` agent write
+S files, one a turn (part-1.css ... then index.html), counting the tool results
+its conversation already carries: a resumed session goes on where it stopped,
+a restarted one begins again.  With --fixed-html H, a conversation that already
+wrote files and then gets a user message naming a "broken link" (a repair
+request) rewrites index.html with H.  Reported input tokens count the whole request
+(system prompt, tool schemas, messages), so the cost the CLI reports follows
+what a request carries.
 
 Every request is logged as one JSON line (to stderr and to --log if given):
 time, method, path, selected headers (secrets redacted), body size and, for
@@ -190,6 +199,12 @@ def has_tool_result(req):
         isinstance(b, dict) and b.get("type") == "tool_result" for b in c)
 
 
+def count_tool_results(req):
+    """How many tool results the whole conversation carries (a resumed session keeps its earlier ones)."""
+    return sum(1 for m in req.get("messages", []) if m.get("role") == "user" and isinstance(m.get("content"), list)
+               for b in m["content"] if isinstance(b, dict) and b.get("type") == "tool_result")
+
+
 def plan_reply(req, args):
     """Decide the assistant content blocks and stop_reason for the ok scenario.
     Returns (kind, blocks, stop_reason)."""
@@ -197,15 +212,31 @@ def plan_reply(req, args):
     if "Write" not in tool_names:
         # side request (title generation, quota probe, summaries, ...)
         return "side", [{"type": "text", "text": args.side_text}], "end_turn"
-    if has_tool_result(req):
-        return "final", [{"type": "text", "text": args.final_text}], "end_turn"
-    design = find_design_file(req)
-    if design:
-        path, content, what = design, DESIGN_MD, "the design"
-    else:
+    done = count_tool_results(req)
+    last = (req.get("messages") or [{}])[-1]
+    if (args.fixed_html and done and last.get("role") == "user"
+            and "broken link" in text_of(last.get("content")).lower()):
+        # a resumed session sent back with finish's failures: rewrite the page
         wd = find_workdir(req, args.workdir)
         path = wd.rstrip("/") + "/index.html" if wd else "index.html"
-        content, what = args.html, "index.html"
+        return "repair", [
+            {"type": "text", "text": "I'll fix index.html."},
+            {"type": "tool_use", "id": "toolu_mock_" + uuid.uuid4().hex[:20], "name": "Write",
+             "input": {"file_path": path, "content": args.fixed_html}},
+        ], "tool_use"
+    design = find_design_file(req)
+    if design:
+        if done:
+            return "final", [{"type": "text", "text": args.final_text}], "end_turn"
+        path, content, what = design, DESIGN_MD, "the design"
+    else:
+        files = [f"part-{i}.css" for i in range(1, max(1, args.steps))] + ["index.html"]
+        if done >= len(files):
+            return "final", [{"type": "text", "text": args.final_text}], "end_turn"
+        wd = find_workdir(req, args.workdir)
+        what = files[done]
+        path = wd.rstrip("/") + "/" + what if wd else what
+        content = args.html if what == "index.html" else "/* step */\n"
     return "tool_use", [
         {"type": "text", "text": f"I'll create {what}."},
         {"type": "tool_use", "id": "toolu_mock_" + uuid.uuid4().hex[:20], "name": "Write",
@@ -214,7 +245,8 @@ def plan_reply(req, args):
 
 
 def usage_block(req, out_tokens=20):
-    n_in = max(1, len(json.dumps(req.get("messages", []))) // 4)
+    # Everything the request carries is paid for: system prompt, tool schemas and messages.
+    n_in = max(1, len(json.dumps({k: req.get(k) for k in ("system", "tools", "messages")})) // 4)
     return {"input_tokens": n_in, "output_tokens": out_tokens,
             "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
 
@@ -335,7 +367,9 @@ class Handler(BaseHTTPRequestHandler):
                 fh.write(body.decode("utf-8", "replace"))
 
         scenario = args.scenario
-        if scenario != "ok" and args.fail_first and n > args.fail_first:
+        if scenario != "ok" and n <= args.ok_first:
+            scenario = "ok"
+        elif scenario != "ok" and args.fail_first and n - args.ok_first > args.fail_first:
             scenario = "ok"
         if scenario == "usage-limit" and args.reset_at and time.time() >= args.reset_at:
             scenario = "ok"  # the limit has reset
@@ -454,6 +488,16 @@ def main():
     ap.add_argument("--scenario", choices=SCENARIOS, default="ok")
     ap.add_argument("--fail-first", type=int, default=0,
                     help="error scenarios: fail only the first N /v1/messages requests, then act ok")
+    ap.add_argument("--ok-first", type=int, default=0,
+                    help="error scenarios: answer the first K /v1/messages requests like ok, then fail "
+                         "(with --fail-first N: the N requests after those K)")
+    ap.add_argument("--steps", type=int, default=1,
+                    help="ok: the agent writes STEPS files, one a turn (part-1.css ... then index.html), "
+                         "counting the tool results the conversation already carries (a resumed session "
+                         "goes on where it stopped; a restarted one begins again)")
+    ap.add_argument("--fixed-html", default="",
+                    help="ok: when a conversation that already wrote files gets a new user message naming "
+                         "a 'broken link' (a repair request), the agent rewrites index.html with this content")
     ap.add_argument("--retry-after", type=int, default=2,
                     help="429: retry-after header in seconds.  usage-limit: any non-zero value "
                          "sends retry-after = --reset-in (like the real API); 0 sends none")

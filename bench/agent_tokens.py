@@ -1,0 +1,103 @@
+"""Benchmark: what one site costs in requests and tokens, the `claude` preset against a naive agent (issue 20).
+
+The real Claude Code CLI (npm, the version tests/support/claude.py installs)
+runs against tests/claude_mock/mockapi.py in a loopback-only network namespace:
+N sites through `smb implement`, once with a naive `claude -p --permission-mode
+acceptEdits` agent (plus `--output-format json`, so that it reports its cost
+like the preset; the request's size does not depend on it), once with the
+preset (`--agent claude`), in one invocation. The mock counts input tokens over
+the whole request (system prompt, tool schemas, messages), as the API bills.
+
+Printed per agent: bytes per request (agent requests, those that offer the
+Write tool; the CLI's side requests apart), input tokens per site (the CLI's
+own report, as smb records it), cost per site, and the ratio preset / naive.
+
+    python bench/agent_tokens.py [--sites 4] [--steps 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from support.claude import MockAPI, claude_env, install_claude, run_smb_in  # noqa: E402
+from support.cli import explain, smb_env  # noqa: E402
+from support.workspaces import make_sites  # noqa: E402
+
+from smbatcher.workspace import create_workspace  # noqa: E402
+
+NAIVE = "claude -p --permission-mode acceptEdits --output-format json"
+PRESET = "claude"
+TARGET_BYTES = 16 * 1024
+
+
+def measure(name: str, agent: str, cli: Path, base: Path, sites: int, steps: int) -> dict:
+    folder = base / name
+    workspace, _ = create_workspace(folder / "ws")
+    names = make_sites(workspace, sites, implement=agent, max_agents=sites, timeout="5m")
+    with MockAPI(folder / "mock", "ok", "--steps", str(steps)) as mock:
+        env = claude_env(mock, cli, folder / "home", base=smb_env())
+        result = run_smb_in(mock, workspace, "implement", "--batch", "1", env=env, timeout=600)
+        if result.returncode != 0:
+            raise SystemExit(f"{name}: smb implement failed\n{explain(result)}")
+        requests = mock.requests()
+    agent_requests = [r for r in requests if "Write" in (r.get("tools") or [])]
+    sizes = [r["body_bytes"] for r in agent_requests]
+    events = [json.loads(line) for line in workspace.events.read_text().splitlines() if line.strip()]
+    done = [e for e in events if e.get("event") == "status" and e.get("to") == "I"]
+    built = sum(1 for n in names if (workspace.site_dir(n) / "index.html").is_file())
+    return {"name": name, "agent": agent, "sites": built, "requests": len(agent_requests),
+            "side_requests": len(requests) - len(agent_requests),
+            "bytes_median": statistics.median(sizes) if sizes else 0, "bytes_max": max(sizes, default=0),
+            "tools": len(agent_requests[0].get("tools") or []) if agent_requests else 0,
+            "tokens_in_per_site": sum(e.get("tokens_in", 0) for e in done) / max(1, built),
+            "cost_per_site": sum(e.get("cost_usd", 0.0) for e in done) / max(1, built)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sites", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=1, help="files the mock agent writes per site, one a turn")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args()
+    cli, detail = install_claude()
+    if cli is None:
+        print(f"the real Claude Code CLI is unavailable: {detail}")
+        return 1
+    base = Path(tempfile.mkdtemp(prefix="smb-agent-tokens-"))
+    rows = [measure("naive", NAIVE, cli, base, args.sites, args.steps),
+            measure("preset", PRESET, cli, base, args.sites, args.steps)]
+    print(f"{args.sites} sites through `smb implement`, real CLI ({detail}) against the mock, "
+          f"{args.steps} file(s) a site")
+    for row in rows:
+        print(f"  {row['name']:7} {row['agent']}")
+        print(f"          {row['sites']} built, {row['requests']} agent requests (+{row['side_requests']} side), "
+              f"{row['tools']} tools; bytes/request median {row['bytes_median'] / 1024:.1f} KB, "
+              f"max {row['bytes_max'] / 1024:.1f} KB; input tokens/site {row['tokens_in_per_site']:,.0f}; "
+              f"cost/site ${row['cost_per_site']:.4f}")
+    naive, preset = rows
+    for key, label in (("bytes_median", "bytes/request"), ("tokens_in_per_site", "input tokens/site"),
+                       ("cost_per_site", "cost/site")):
+        ratio = preset[key] / naive[key] if naive[key] else float("nan")
+        print(f"  preset / naive {label:18} {ratio:.2f}")
+    met = preset["bytes_max"] <= TARGET_BYTES
+    print(f"target preset <= 16 KB per agent request: {'met' if met else 'NOT met'} "
+          f"({preset['bytes_max'] / 1024:.1f} KB)")
+    if args.keep:
+        print(f"kept {base}")
+    else:
+        import shutil
+
+        shutil.rmtree(base, ignore_errors=True)
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
