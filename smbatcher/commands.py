@@ -1,7 +1,5 @@
-"""The workspace context every command opens, and the bodies of the commands that have a lean front
-(``status``, ``set-status``, ``design``, ``implement``, ``run``), without Typer: the Typer app
-(``cli/``) and the lean front end (``lean.py``, issue 13) call the same code, so the two can only
-differ in how they read a command line.
+"""The workspace context every command opens, and the bodies of ``status``, ``set-status``, ``design``,
+``implement`` and ``run``, without Typer (the Typer commands in ``cli/`` read the command line and call them).
 """
 
 from __future__ import annotations
