@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import socket
 import subprocess
@@ -560,3 +561,18 @@ def test_top_level_help(smb):
     assert proc.returncode == 0, proc.stderr
     for name in _command_names():
         assert name in proc.stdout
+
+
+@pytest.mark.parametrize("rich", [False, True], ids=["plain", "rich"])
+def test_help_shows_no_typer_artefacts(smb, rich):
+    """Issue 23: no `<bool>` after a flag, no `{domains}` in a usage line, plain or drawn by Rich."""
+    env = {"FORCE_COLOR": "1", "COLUMNS": "100"} if rich else {"COLUMNS": "100"}
+    plain = re.compile(r"\x1b\[[0-9;]*m")
+    for args in (["--help"], ["set-status", "--help"], ["init", "--help"], ["run", "--help"]):
+        proc = smb(*args, env=env)
+        assert proc.returncode == 0, proc.stderr
+        text = plain.sub("", proc.stdout)
+        assert "<bool>" not in text and "{" not in text, text
+    usage = plain.sub("", smb("set-status", "--help", env=env).stdout)
+    assert "smb set-status [OPTIONS] DOMAINS..." in usage
+    assert "smb init [OPTIONS] [DIRECTORY]" in plain.sub("", smb("init", "--help", env=env).stdout)

@@ -86,15 +86,18 @@ def build_command(info):
     imports Pydantic for it: about 0.1 s, as long as the rest of ``smb list-sites``). A str, Path or
     int option needs none: its value is read here the way the adapter reads it. Other types keep
     Typer's own coercion."""
+    from typer.core import DEFAULT_MARKUP_MODE
     from typer.main import get_command_from_info
 
-    return read_plainly(get_command_from_info(info, pretty_exceptions_short=True, rich_markup_mode=None))
+    return read_plainly(get_command_from_info(info, pretty_exceptions_short=True,
+                                              rich_markup_mode=DEFAULT_MARKUP_MODE))
 
 
 def read_plainly(command):
     """``command`` with its str, Path, int and bool parameters (and its --help) read without a Pydantic adapter."""
 
     def plain(param):
+        _tidy_help(param)
         descriptor = getattr(param, "type_descriptor", None)
         if descriptor is not None and descriptor.annotation in _PLAIN and getattr(param, "_runtime_param", 0) is None:
             param._runtime_param = _plain_runtime_param(descriptor)
@@ -110,6 +113,17 @@ def read_plainly(command):
 
     command.get_help_option = get_help_option
     return command
+
+
+def _tidy_help(param) -> None:
+    """Help without Typer's artefacts: no ``<bool>`` type after a flag (Rich help), and an argument shown as
+    ``DOMAINS...`` (optional: ``[DIRECTORY]``) in the usage line, not ``{domains}...``."""
+    if getattr(param, "param_type_name", "") == "argument":
+        shown = (param.metavar or param.name).upper()
+        shown = (shown if param.required else f"[{shown}]") + ("..." if param.nargs != 1 else "")
+        param._usage_display_name = lambda: shown
+    elif getattr(param, "is_flag", False) and param.metavar is None:
+        param.metavar = ""
 
 
 def _plain_runtime_param(descriptor):
