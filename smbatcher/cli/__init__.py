@@ -42,7 +42,12 @@ class LazyGroup(TyperGroup):
         from .common import read_plainly
 
         super().__init__(*args, **kwargs)
-        read_plainly(self)  # --version
+        read_plainly(self)  # --version, --help
+
+    def get_params(self, ctx):
+        from .common import read_param_plainly
+
+        return [read_param_plainly(param) for param in super().get_params(ctx)]  # and the completion options
 
     def list_commands(self, ctx) -> list[str]:
         return list(COMMANDS)
@@ -65,7 +70,6 @@ app = typer.Typer(
     name="smb",
     cls=LazyGroup,
     help="Run batches of AI coding agents that design and build hundreds of small websites.",
-    add_completion=False,
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

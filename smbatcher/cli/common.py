@@ -13,6 +13,7 @@ from typing import Annotated, Callable, Optional
 import typer
 
 from ..commands import Globals
+from . import complete
 from ..errors import guarded
 
 
@@ -95,24 +96,24 @@ def build_command(info):
 
 def read_plainly(command):
     """``command`` with its str, Path, int and bool parameters (and its --help) read without a Pydantic adapter."""
-
-    def plain(param):
-        _tidy_help(param)
-        descriptor = getattr(param, "type_descriptor", None)
-        if descriptor is not None and descriptor.annotation in _PLAIN and getattr(param, "_runtime_param", 0) is None:
-            param._runtime_param = _plain_runtime_param(descriptor)
-        return param
-
     for param in command.params:
-        plain(param)
+        read_param_plainly(param)
     make_help_option = command.get_help_option  # Click makes --help when it first parses
 
     def get_help_option(ctx):
         option = make_help_option(ctx)
-        return option if option is None else plain(option)
+        return option if option is None else read_param_plainly(option)
 
     command.get_help_option = get_help_option
     return command
+
+
+def read_param_plainly(param):
+    _tidy_help(param)
+    descriptor = getattr(param, "type_descriptor", None)
+    if descriptor is not None and descriptor.annotation in _PLAIN and getattr(param, "_runtime_param", 0) is None:
+        param._runtime_param = _plain_runtime_param(descriptor)
+    return param
 
 
 def _tidy_help(param) -> None:
@@ -153,4 +154,5 @@ def _plain_runtime_param(descriptor):
 
 _PLAIN = (str, Path, int, bool)
 
-BatchOpt = Annotated[Optional[str], typer.Option("--batch", "-b", help="Batch: 1, 01 or 001.")]
+BatchOpt = Annotated[Optional[str], typer.Option("--batch", "-b", help="Batch: 1, 01 or 001.",
+                                                 autocompletion=complete.batches)]
