@@ -107,7 +107,10 @@ def set_status(g: Globals, domains: list[str], status: str, *, expect: str | Non
         ctx.ui.json(result.as_json())
     else:
         for domain in result.changed:
-            ctx.ui.info(f"{domain} -> {status}")
+            if domain in result.no_design:
+                ctx.ui.info(f"{domain} -> - (not D: it has no design file; the next smb design or smb run designs it)")
+            else:
+                ctx.ui.info(f"{domain} -> {status}")
         for item in result.unchanged:
             reason = item.get("reason") or f"status is {item['status']}, expected {expect}"
             ctx.ui.info(f"{item['domain']} unchanged: {reason}")
@@ -129,9 +132,33 @@ def run_agents(g: Globals, name: str, *, batch: str | None = None, max_agents: i
                      scheduler=scheduler)
     if bg and not dry_run:
         return _background(ctx, g, name, flags)
+    if name == "run" and not dry_run:  # smb implement alone still reports "SKIP ... design missing" (exit 1)
+        heal_missing_designs(ctx, flags.batch)
     if name == "run":
         return _run_batch(ctx, g, flags)
     return _run_phase(ctx, g, name, flags)
+
+
+def heal_missing_designs(ctx: Context, batch: str) -> list[str]:
+    """``smb run``: a D site without its design goes back to - with a note before the design phase, which
+    designs it, so the run builds it instead of skipping it ("design missing") run after run (issue 23)."""
+    healed = []
+    registry = ctx.store.read()
+    suspects = [row.domain for row in registry.batch_rows(batch) if row.status == "D"
+                and not ctx.workspace.design_file(row.domain).is_file()] if batch in registry.batches() else []
+    if not suspects:
+        return healed
+    with ctx.store.transaction(actor="run") as txn:
+        for domain in suspects:
+            row = txn.row(domain)
+            if row is not None and not ctx.workspace.design_file(domain).is_file() and txn.set_status(
+                    row, "-", expect="D", note="design missing: back to -", reason="design missing"):
+                healed.append(domain)
+    for domain in healed:
+        ctx.ui.info(f"{domain}: D -> - (its design file is missing: it will be designed again)")
+    if healed:
+        ctx.autocommit(f"smb: {len(healed)} D sites without a design back to -")
+    return healed
 
 
 def _background(ctx: Context, g: Globals, name: str, flags) -> int:
