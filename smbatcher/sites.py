@@ -131,7 +131,10 @@ class SetStatusResult:
     no_design: list[str] = field(default_factory=list)  # asked for D, set to - (issue 23)
 
     def as_json(self) -> dict:
-        return {"changed": self.changed, "unchanged": self.unchanged, "no_design": self.no_design}
+        data = {"changed": self.changed, "unchanged": self.unchanged}
+        if self.no_design:
+            data["no_design"] = self.no_design
+        return data
 
 
 def set_status(
