@@ -29,7 +29,7 @@ from ..errors import EXIT_SIGINT, EXIT_USAGE, guarded
 # Command name -> the module under smbatcher/cli/ whose register() declares it (help lists them in this order).
 COMMANDS = {
     "init": "sites", "add": "sites", "list-sites": "sites", "status": "sites", "set-status": "sites",
-    "history": "sites", "design": "runs", "implement": "runs", "run": "runs", "stop": "runs",
+    "history": "sites", "logs": "logs", "design": "runs", "implement": "runs", "run": "runs", "stop": "runs",
     "finish": "finish", "doctor": "doctor", "agents": "agents", "hold": "agents", "report": "agents",
     "dashboard": "dashboard",
 }
