@@ -101,6 +101,26 @@ def is_running(workspace: Workspace, store: Store, log: AttemptLog) -> bool:
     return running_attempt(workspace, store, log.domain, log.phase) == (log.phase, log.attempt)
 
 
+def log_to_follow(workspace: Workspace, store: Store, domain: str, phase: str | None, attempt: int | None,
+                  *, waiting: Callable[[str, int], None] = lambda phase, attempt: None,
+                  poll: float = 0.2) -> AttemptLog | None:
+    """For ``-f``: the log of the attempt a live run is working on (waiting for the runner to create it:
+    the claim comes first), else what ``choose_log`` picks. The newest log on disk may be an earlier
+    phase's while the next agent starts. ``waiting(phase, attempt)`` is called once if it has to wait."""
+    told = False
+    while True:
+        running = running_attempt(workspace, store, domain, phase)
+        if running is None or (attempt is not None and running[1] != attempt):
+            return choose_log(workspace, domain, phase, attempt)
+        log = choose_log(workspace, domain, *running)
+        if log is not None:
+            return log
+        if not told:
+            waiting(*running)
+            told = True
+        time.sleep(poll)
+
+
 # -- reading -----------------------------------------------------------------------------------------
 def follow(path: Path, still_running: Callable[[], bool], *, poll: float = 0.2,
            check_every: float = 1.0) -> Iterator[bytes]:

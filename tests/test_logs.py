@@ -4,13 +4,15 @@ lines, the bytes with --raw, and -f following a live agent until its attempt end
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from support.agents import AGENTS, agent_cmd
 from support.cli import assert_one_line_error, collect, explain, run_smb, smb_env, start_smb
-from support.registry import statuses
+from support.processes import create_time
+from support.registry import registry_text, statuses
 from support.waiting import wait_for
-from support.workspaces import make_sites
+from support.workspaces import make_sites, write_run
 
 SHAPES = AGENTS / "shapes"
 HEADER = "=== smb implement {domain} attempt {n} run implement-001-20261205T100000-ab12 2026-12-05T10:00:00Z"
@@ -53,6 +55,28 @@ def test_follow_shows_the_agent_s_lines_while_it_runs_and_ends_when_its_attempt_
     run = collect(runner)
     assert run.returncode == 0, explain(run)
     assert statuses(workspace)[name] == "I"
+
+
+def test_follow_waits_for_the_running_attempt_s_log_not_an_older_phase_s(workspace, runners):
+    """Between a claim and its agent's start the newest log is the design's: -f waits for the implement one."""
+    (name,) = make_sites(workspace, 1)
+    write_log(workspace, name, "design", 1, b"design one\n", 1_000_000)
+    run_id = "implement-001-20261205T100000-ab12"
+    run = write_run(workspace, run_id, os.getpid(), create_time(os.getpid()))  # a live run: this process
+    workspace.registry.write_text(registry_text([(name, "001", "i", run_id, 1)]))
+
+    follower = start_smb(workspace, "logs", name, "-f")
+    runners.append(follower)
+    said = Path(follower.err_file.name)
+    wait_for(lambda: "waiting for" in said.read_text(), 60, "smb logs -f to wait for the agent")
+    assert said.read_text() == f"smb: waiting for {name}'s implement agent (attempt 1) to start\n"
+    write_log(workspace, name, "implement", 1, b"implement one\n", 1_000_100)
+    wait_for(lambda: "implement one" in Path(follower.out_file.name).read_text(), 60, "the implement log shown")
+    assert follower.poll() is None  # the run still holds the attempt
+    run.write_text(run.read_text().replace('"ended": null', f'"ended": {time.time()}'))
+    result = collect(follower, timeout=60)
+    assert result.returncode == 0, explain(result)
+    assert result.stdout == "implement one\n"
 
 
 def test_a_claude_stream_json_log_reads_as_lines_and_raw_gives_its_bytes(workspace):
