@@ -4,6 +4,7 @@ lines, the bytes with --raw, and -f following a live agent until its attempt end
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -143,3 +144,24 @@ def test_control_characters_in_an_agent_s_log_are_shown_escaped(workspace):
     assert result.returncode == 0, explain(result)
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout
     assert result.stdout.splitlines() == ["plain \\x1b[2J\\x1b]0;title\\x07 text", "said \\x1b[31mred"]
+
+
+def test_the_real_claude_cli_s_log_reads_as_its_text_tool_calls_and_costed_result(claude_cli, claude_mock,
+                                                                                  workspace, tmp_path):
+    from support.claude import claude_env, run_smb_in
+
+    (name,) = make_sites(workspace, 1, implement="claude")
+    mock = claude_mock("ok")
+    env = claude_env(mock, claude_cli, tmp_path / "home", auth="apikey", base=smb_env(),
+                     extra={"CLAUDE_CODE_MAX_RETRIES": "1", "API_TIMEOUT_MS": "3000"})
+    run = run_smb_in(mock, workspace, "implement", "--batch", "001", "--agent", "claude", env=env)
+    assert run.returncode == 0, explain(run)
+
+    result = run_smb(workspace, "logs", name, timeout=30)
+    assert result.returncode == 0, explain(result)
+    lines = result.stdout.splitlines()
+    assert lines[1].startswith("[start] model "), explain(result)
+    (final,) = [line for line in lines if line.startswith("[result] ")]
+    assert re.fullmatch(r"\[result\] done \(\$0\.\d{4}, 2 turns, \d+\.\ds\): done", final), explain(result)
+    assert '{"type"' not in result.stdout, explain(result)
+    assert lines[2:-1] == ["I'll create index.html.", "> Write site/index.html", "done", final], explain(result)
