@@ -86,8 +86,8 @@ def running_attempt(workspace: Workspace, store: Store, domain: str, phase: str 
     states = run_states(workspace)
     for record in states.live.values():
         for agent in record.agents:
-            agent_phase = agent.phase or record.phase
-            if agent.domain == domain and (phase is None or agent_phase == phase):
+            agent_phase = agent.phase or record.phase  # a record without agent phases (older smb): the run's
+            if agent.domain == domain and agent_phase in PHASES and (phase is None or agent_phase == phase):
                 return agent_phase, agent.attempt
     row = store.read().row(domain)
     if row is not None and row.get("owner") in states.live:
