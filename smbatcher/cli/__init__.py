@@ -6,7 +6,8 @@ Commands are loaded only when they run: ``LazyGroup`` imports a command's module
 command, when Click asks for it (as hatch does), so ``smb list-sites`` pays for neither ``smb doctor``'s
 imports nor its options.
 
-    common.py     global options (the workspace context is smbatcher/commands.py)
+    common.py     global options; build_command (plain options read without Pydantic, help without artefacts)
+    complete.py   shell completion of domains, batches and statuses from the registry
     sites.py      init, add, list-sites, status, set-status, history
     runs.py       design, implement, run (one declaration of their options), stop
     finish.py     finish
