@@ -15,6 +15,7 @@ Targets: p50 <= 5 ms at 568 rows, <= 250 ms at 100,000; each command <= 10x the 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -65,12 +66,13 @@ def transaction_latency(ws: Workspace, rows: int, count: int, cold: bool = False
     return timings
 
 
-def wall_time(argv: list[str], cwd: Path, runs: int) -> float:
-    subprocess.run(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)  # warm caches
+def wall_time(argv: list[str], cwd: Path, runs: int, env: dict | None = None) -> float:
+    env = None if env is None else {**os.environ, **env}
+    subprocess.run(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, env=env)  # warm
     samples = []
     for _ in range(runs):
         t0 = time.perf_counter()
-        subprocess.run(argv, cwd=cwd, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, check=True)
+        subprocess.run(argv, cwd=cwd, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, check=True, env=env)
         samples.append(time.perf_counter() - t0)
     return statistics.median(samples)
 
@@ -135,6 +137,10 @@ def main() -> int:
         bare = wall_time([sys.executable, "-c", "pass"], ws.root, args.runs)
         smb = smb_command()
         times = {name: wall_time([*smb, *argv], ws.root, args.runs) for name, argv in commands.items()}
+        # Tab after `smb history site-00028`: what a shell runs (Click's completion variables)
+        commands["completion"] = ["<Tab>", "history", "site-00028"]
+        times["completion"] = wall_time(smb, ws.root, args.runs, env={
+            "_SMB_COMPLETE": "complete_bash", "COMP_WORDS": "smb history site-00028", "COMP_CWORD": "2"})
     name = " ".join(Path(smb[0]).name if i == 0 else a for i, a in enumerate(smb))
     print(f"`{name} ...` on 568 rows, median of {args.runs} runs")
     print(f"  python -c pass: {bare * 1000:7.1f} ms")

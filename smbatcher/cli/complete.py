@@ -1,32 +1,30 @@
 """Shell completion from the registry: domains, batches and statuses (issue 23).
 
-A shell asks on every Tab, so these read the registry file as text (the domain is its first column,
-the batch its second, by contract) instead of parsing and validating it, and never fail: a missing or
-broken workspace completes nothing.
+A shell asks on every Tab, so these search the registry file's text with one regular expression (the
+domain is its first column, the batch its second, by contract) instead of parsing and validating it,
+and never fail: a missing or broken workspace completes nothing.
 """
 
 from __future__ import annotations
 
+import re
 
-def _cells(ctx) -> list[list[str]]:
+_HEADER = ("domain", "batch")
+
+
+def _registry_text(ctx) -> str:
     from ..workspace import find_workspace
 
     try:
         root = (ctx.params.get("root") if ctx is not None else None) or None
-        text = find_workspace(root).registry.read_text(encoding="utf-8", errors="replace")
+        return find_workspace(root).registry.read_text(encoding="utf-8", errors="replace")
     except Exception:  # completion must never print an error into the shell's prompt
-        return []
-    rows = []
-    for line in text.splitlines():
-        if line.startswith("|") and not line.startswith("|-"):
-            cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-            if cells and cells[0] != "domain":
-                rows.append(cells)
-    return rows
+        return ""
 
 
 def domains(ctx, incomplete: str) -> list[str]:
-    return [cells[0] for cells in _cells(ctx) if cells[0].startswith(incomplete.lower())]
+    found = re.findall(rf"^\|[ \t]*({re.escape(incomplete.lower())}[^\s|]*)[ \t]*\|", _registry_text(ctx), re.M)
+    return [name for name in found if name not in _HEADER and not name.startswith("-")]
 
 
 def domain_list(ctx, incomplete: str) -> list[str]:
@@ -37,8 +35,9 @@ def domain_list(ctx, incomplete: str) -> list[str]:
 
 
 def batches(ctx, incomplete: str) -> list[str]:
-    found = dict.fromkeys(cells[1] for cells in _cells(ctx) if len(cells) > 1)
-    return [batch for batch in found if batch.startswith(incomplete)]
+    found = re.findall(r"^\|[^|\n]*\|[ \t]*([^\s|]+)[ \t]*\|", _registry_text(ctx), re.M)
+    return [batch for batch in dict.fromkeys(found)
+            if batch.startswith(incomplete) and batch not in _HEADER and not batch.startswith("-")]
 
 
 def statuses(ctx, incomplete: str) -> list[str]:
