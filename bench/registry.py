@@ -6,8 +6,8 @@ Prints, in one run:
   * transaction latency p50/p95 (one status change per transaction: lock, read,
     parse, compare-and-set, atomic write with fsyncs, event append) at 568,
     10,000 and 100,000 rows;
-  * `smb list-sites --status i` and `smb history DOMAIN` wall time (median of N runs) against
-    `python -c pass` on a 568-row registry, and the ratios.
+  * `smb list-sites --status i`, `smb history DOMAIN` and a shell's Tab on a domain (completion)
+    wall time (median of N runs) against `python -c pass` on a 568-row registry, and the ratios.
 Targets: p50 <= 5 ms at 568 rows, <= 250 ms at 100,000; each command <= 10x the bare interpreter
 (issue 19: the one Typer front end).
 """
