@@ -1,7 +1,5 @@
-"""The workspace context every command opens, and the bodies of the commands that have a lean front
-(``status``, ``set-status``, ``design``, ``implement``, ``run``), without Typer: the Typer app
-(``cli/``) and the lean front end (``lean.py``, issue 13) call the same code, so the two can only
-differ in how they read a command line.
+"""The workspace context every command opens, and the bodies of ``status``, ``set-status``, ``design``,
+``implement`` and ``run``, without Typer (the Typer commands in ``cli/`` read the command line and call them).
 """
 
 from __future__ import annotations
@@ -105,6 +103,11 @@ def set_status(g: Globals, domains: list[str], status: str, *, expect: str | Non
     if result.changed:
         ctx.autocommit(f"smb set-status {status}: {', '.join(result.changed[:5])}"
                        + (f" (+{len(result.changed) - 5})" if len(result.changed) > 5 else ""))
+    if status == "D":  # D promises a design: say so when there is none, and what happens next (issue 23)
+        for domain in result.changed:
+            if not ctx.workspace.design_file(domain).is_file():
+                ctx.ui.warn(f"{domain} has no design file ({ctx.workspace.rel(ctx.workspace.design_file(domain))}): "
+                            "the next smb run sets it back to - and designs it; smb implement skips it")
     if g.json:
         ctx.ui.json(result.as_json())
     else:
@@ -132,9 +135,33 @@ def run_agents(g: Globals, name: str, *, batch: str | None = None, max_agents: i
                      scheduler=scheduler, stall_timeout=stall_timeout)
     if bg and not dry_run:
         return _background(ctx, g, name, flags)
+    if name == "run" and not dry_run:  # smb implement alone still reports "SKIP ... design missing" (exit 1)
+        heal_missing_designs(ctx, flags.batch)
     if name == "run":
         return _run_batch(ctx, g, flags)
     return _run_phase(ctx, g, name, flags)
+
+
+def heal_missing_designs(ctx: Context, batch: str) -> list[str]:
+    """``smb run``: a D site without its design goes back to - with a note before the design phase, which
+    designs it, so the run builds it instead of skipping it ("design missing") run after run (issue 23)."""
+    healed = []
+    registry = ctx.store.read()
+    suspects = [row.domain for row in registry.batch_rows(batch) if row.status == "D"
+                and not ctx.workspace.design_file(row.domain).is_file()] if batch in registry.batches() else []
+    if not suspects:
+        return healed
+    with ctx.store.transaction(actor="run") as txn:
+        for domain in suspects:
+            row = txn.row(domain)
+            if row is not None and not ctx.workspace.design_file(domain).is_file() and txn.set_status(
+                    row, "-", expect="D", note="design missing: back to -", reason="design missing"):
+                healed.append(domain)
+    for domain in healed:
+        ctx.ui.info(f"{domain}: D -> - (its design file is missing: it will be designed again)")
+    if healed:
+        ctx.autocommit(f"smb: {len(healed)} D sites without a design back to -")
+    return healed
 
 
 def _background(ctx: Context, g: Globals, name: str, flags) -> int:

@@ -251,8 +251,8 @@ def default_config_text() -> str:
 [agents]
 design = "builtin"
 implement = "builtin"
-# A real coding agent, e.g.:
-# implement = "claude -p --model opus --dangerously-skip-permissions"
+# A real coding agent: the claude preset (see smb agents), e.g.:
+# implement = "claude --model opus"
 max_agents = 25
 timeout = "30m"
 grace = "10s"

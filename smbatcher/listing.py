@@ -1,17 +1,14 @@
 """``smb list-sites``: the command scripts call in loops, so start-up time is a feature.
 
-``entry.py`` routes ``smb list-sites`` here without importing Typer, Rich,
-filelock, GitPython or psutil (STYLE habit 7; issue 2's benchmark holds it to
-5x a bare interpreter). The Typer command of the same name calls ``list_sites``
-too, so both paths print the same thing; ``parse_args`` mirrors its options
-and ``tests/test_cli_basic.py`` checks the two agree.
+The body imports neither Rich, filelock, GitPython nor psutil (STYLE habit 7) unless a table is drawn;
+``bench/registry.py`` holds the whole command to 10x a bare interpreter.
 """
 
 from __future__ import annotations
 
 import sys
 
-from .errors import SmbError, UsageError, guarded
+from .errors import UsageError
 
 FORMATS = ("plain", "table", "json", "csv")
 
@@ -70,37 +67,3 @@ def list_sites(
         columns = [c for c in ("domain", "batch", "status", "attempts", "updated", "note") if c in registry.columns]
         UI().table(columns, ([row.get(c) for c in columns] for row in rows))
     return 0
-
-
-def parse_args(argv: list[str]):
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="smb list-sites", add_help=False, exit_on_error=False)
-    parser.add_argument("--root")
-    parser.add_argument("--batch", "-b")
-    parser.add_argument("--status", "-s")
-    parser.add_argument("--format", "-f", dest="fmt")
-    parser.add_argument("--count", action="store_true")
-    parser.add_argument("--json", action="store_true")
-    parser.add_argument("--quiet", "-q", action="store_true")
-    parser.add_argument("--verbose", "-v", action="store_true")
-    args, unknown = parser.parse_known_args(argv)
-    if unknown:
-        raise UsageError(f"unexpected argument {unknown[0]!r} (see smb list-sites --help)")
-    return args
-
-
-def main(argv: list[str]) -> int:
-    """The fast path, inside the same error boundary as every other command."""
-
-    def run() -> int:
-        try:
-            args = parse_args(argv)
-        except SmbError:
-            raise
-        except Exception as exc:  # argparse.ArgumentError, without importing argparse twice
-            raise UsageError(f"{exc} (see smb list-sites --help)") from None
-        return list_sites(args.root, args.batch, args.status, "json" if args.json else args.fmt, args.count,
-                          quiet=args.quiet)
-
-    return guarded(run, verbose="-v" in argv or "--verbose" in argv)

@@ -48,8 +48,17 @@ def render_status(ui: UI, report: StatusReport) -> None:
         sample = ", ".join(s.domain for s in report.stale[:5])
         ui.out(f"stale claims: {len(report.stale)} ({sample}{', ...' if len(report.stale) > 5 else ''}); "
                "the next run of their batch reclaims them")
-    ui.out(f"throughput: {report.rate_5m:.1f} sites/min (5 min), {report.rate_15m:.1f} sites/min (15 min); "
-           f"ETA {format_duration(report.eta_seconds) if report.steps_left else 'nothing left'}")
+    if report.runs_live:  # a rate and an ETA mean something only while a run is working (issue 23)
+        ui.out(f"throughput: {report.rate_5m:.1f} sites/min (5 min), {report.rate_15m:.1f} sites/min (15 min); "
+               f"ETA {format_duration(report.eta_seconds) if report.steps_left else 'nothing left'}")
+    elif report.last_ended is not None:
+        run = report.last_ended
+        outcome = (f"halted ({run.halted.get('reason', '?')})" if run.halted
+                   else "ok" if run.exit_code == 0 else f"exit {run.exit_code}")
+        ui.out(f"no live run; last run {run.run_id}: {run.phase} batch {run.batch}, {run.done}/{run.total} done, "
+               f"{run.failed} failed, {outcome}, ended {_when(run.ended)}")
+    else:
+        ui.out("no run yet")
 
 
 def render_history(ui: UI, domain: str, items: list[dict]) -> None:

@@ -37,6 +37,7 @@ class StatusReport:
     problems: list = field(default_factory=list)
     hold: holds.Hold | None = None
     cost: dict[str, float] = field(default_factory=dict)  # batch -> dollars reported by its runs' agents
+    last_ended: RunRecord | None = None  # the run that ended last (of the batch asked about)
 
     @property
     def eta_seconds(self) -> float | None:
@@ -165,4 +166,6 @@ def build_status(workspace: Workspace, registry: Registry, batch: str | None = N
                         runs_dead=states.dead, stale=find_stale_claims(registry, states, batch),
                         rate_5m=sum(1 for t in done if t >= now - 300) / 5.0,
                         rate_15m=len(done) / 15.0, steps_left=steps, problems=registry.problems,
-                        hold=hold if hold is not None and hold.active(now) else None, cost=cost)
+                        hold=hold if hold is not None and hold.active(now) else None, cost=cost,
+                        last_ended=max((r for r in states.records if r.ended is not None), key=lambda r: r.ended,
+                                       default=None))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import socket
 import subprocess
@@ -180,7 +181,7 @@ def test_list_sites_table_when_not_a_terminal_is_tab_separated(smb, mixed: Works
     [], ["--status", "D,I"], ["--format", "json"], ["--format", "csv"], ["--count"], ["--batch", "2"],
     ["--json", "--status", "Q"], ["--format", "table"], ["--format", "plain", "--batch", "001", "--status", "-"],
 ])
-def test_fast_path_and_typer_path_agree(smb, cli, mixed: Workspace, args):
+def test_console_script_and_in_process_app_agree(smb, cli, mixed: Workspace, args):
     fast = smb("list-sites", *args)
     typer_result = cli("list-sites", *args)
     assert fast.returncode == 0 == typer_result.exit_code, (fast.stderr, typer_result.output)
@@ -190,7 +191,7 @@ def test_fast_path_and_typer_path_agree(smb, cli, mixed: Workspace, args):
 
 
 @pytest.mark.parametrize("args", [["--status", "Z"], ["--format", "bogus"], ["--batch", "9"], ["--batch", "x"]])
-def test_fast_path_and_typer_path_agree_on_errors(smb, cli, mixed: Workspace, args):
+def test_console_script_and_in_process_app_agree_on_errors(smb, cli, mixed: Workspace, args):
     fast = smb("list-sites", *args)
     typer_result = cli("list-sites", *args)
     assert fast.returncode == 2 == typer_result.exit_code
@@ -204,8 +205,10 @@ def test_list_sites_imports_no_heavy_module(smb, mixed: Workspace):
     assert proc.stdout == "b.dev\nc.dev\nk.dev\nn.dev\n"
     imported = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
     assert "smbatcher.listing" in imported
-    heavy = {"rich", "typer", "click", "git", "psutil", "filelock"}
+    heavy = {"rich", "git", "psutil", "filelock", "pydantic", "starlette"}
     assert not {name for name in imported if name.split(".")[0] in heavy}
+    # commands are loaded when they run: list-sites does not import the modules of the others
+    assert not {"smbatcher.cli.runs", "smbatcher.cli.doctor", "smbatcher.cli.dashboard"} & imported
 
 
 def test_list_sites_help_goes_to_typer(smb, workspace: Workspace):
@@ -537,7 +540,8 @@ def test_in_process_error_is_one_line(cli, workspace: Workspace):
 
 
 def _command_names() -> list[str]:
-    return sorted(typer.main.get_command(app).commands)
+    group = typer.main.get_command(app)
+    return sorted(name for name in group.list_commands(None) if group.get_command(None, name) is not None)
 
 
 def test_the_basic_commands_are_registered():
@@ -557,3 +561,18 @@ def test_top_level_help(smb):
     assert proc.returncode == 0, proc.stderr
     for name in _command_names():
         assert name in proc.stdout
+
+
+@pytest.mark.parametrize("rich", [False, True], ids=["plain", "rich"])
+def test_help_shows_no_typer_artefacts(smb, rich):
+    """Issue 23: no `<bool>` after a flag, no `{domains}` in a usage line, plain or drawn by Rich."""
+    env = {"FORCE_COLOR": "1", "COLUMNS": "100"} if rich else {"COLUMNS": "100"}
+    plain = re.compile(r"\x1b\[[0-9;]*m")
+    for args in (["--help"], ["set-status", "--help"], ["init", "--help"], ["run", "--help"]):
+        proc = smb(*args, env=env)
+        assert proc.returncode == 0, proc.stderr
+        text = plain.sub("", proc.stdout)
+        assert "<bool>" not in text and "{" not in text, text
+    usage = plain.sub("", smb("set-status", "--help", env=env).stdout)
+    assert "smb set-status [OPTIONS] DOMAINS..." in usage
+    assert "smb init [OPTIONS] [DIRECTORY]" in plain.sub("", smb("init", "--help", env=env).stdout)

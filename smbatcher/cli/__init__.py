@@ -1,10 +1,13 @@
-"""The Typer app: each command parses options, calls one core function, renders its result.
+"""The Typer app, the one front end: each command parses options, calls one core function, renders its result.
 
-One module per command group; ``common.command`` declares the global options
-once and wraps every body in the one error boundary (``errors.guarded``), so
-only this package turns results into exit codes (SPEC §3).
+One module per command group; ``common.command`` declares the global options once and wraps every body in
+the one error boundary (``errors.guarded``), so only this package turns results into exit codes (SPEC §3).
+Commands are loaded only when they run: ``LazyGroup`` imports a command's module, and builds that one
+command, when Click asks for it (as hatch does), so ``smb list-sites`` pays for neither ``smb doctor``'s
+imports nor its options.
 
-    common.py     global options (the workspace context is smbatcher/commands.py)
+    common.py     global options; build_command (plain options read without Pydantic, help without artefacts)
+    complete.py   shell completion of domains, batches and statuses from the registry
     sites.py      init, add, list-sites, status, set-status, history
     runs.py       design, implement, run (one declaration of their options), stop
     finish.py     finish
@@ -15,18 +18,59 @@ only this package turns results into exit codes (SPEC §3).
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Annotated, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from ..errors import EXIT_SIGINT, EXIT_USAGE, guarded
-from . import agents, dashboard, doctor, finish, runs, sites
+
+# Command name -> the module under smbatcher/cli/ whose register() declares it (help lists them in this order).
+COMMANDS = {
+    "init": "sites", "add": "sites", "list-sites": "sites", "status": "sites", "set-status": "sites",
+    "history": "sites", "logs": "logs", "design": "runs", "implement": "runs", "run": "runs", "stop": "runs",
+    "finish": "finish", "doctor": "doctor", "agents": "agents", "hold": "agents", "report": "agents",
+    "dashboard": "dashboard",
+}
+
+
+class LazyGroup(TyperGroup):
+    """A group whose commands are imported and built on demand, one at a time."""
+
+    def __init__(self, *args, **kwargs):
+        from .common import read_plainly
+
+        super().__init__(*args, **kwargs)
+        read_plainly(self)  # --version, --help
+
+    def get_params(self, ctx):
+        from .common import read_param_plainly
+
+        return [read_param_plainly(param) for param in super().get_params(ctx)]  # and the completion options
+
+    def list_commands(self, ctx) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name: str):
+        if name not in COMMANDS:
+            return None
+        if name not in self.commands:
+            from .common import build_command
+
+            module = importlib.import_module(f"{__name__}.{COMMANDS[name]}")
+            sub = typer.Typer()
+            module.register(sub)
+            info = next(i for i in sub.registered_commands if i.name == name)
+            self.commands[name] = build_command(info)
+        return self.commands[name]
+
 
 app = typer.Typer(
     name="smb",
+    cls=LazyGroup,
     help="Run batches of AI coding agents that design and build hundreds of small websites.",
-    add_completion=False,
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -46,14 +90,10 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    show_version: Annotated[Optional[bool], typer.Option("--version", "-V", callback=_version, is_eager=True,
-                                                         help="Print the version and exit.")] = None,
+    show_version: Annotated[bool, typer.Option("--version", "-V", callback=_version, is_eager=True,
+                                               help="Print the version and exit.")] = False,
 ) -> None:
     """Run batches of AI coding agents that design and build hundreds of small websites."""
-
-
-for group in (sites, runs, finish, doctor, agents, dashboard):
-    group.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _click_main(args: list[str]) -> int:
+    from .common import hoist_global_options
+
+    args = hoist_global_options(args)
     command = typer.main.get_command(app)
     try:
         result = command.main(args=args, prog_name="smb", standalone_mode=False)
@@ -78,7 +121,7 @@ def _click_main(args: list[str]) -> int:
         if not message:  # `smb` alone: the help was printed, nothing went wrong
             return 0
         sub = next((a for a in args if not a.startswith("-")), "")
-        known = sub in getattr(command, "commands", {})
+        known = sub in COMMANDS
         sys.stderr.write(f"smb: error: {' '.join(message.split())} (see: smb {sub + ' ' if known else ''}--help)\n")
         return exc.exit_code if exc.exit_code else EXIT_USAGE
     return result if isinstance(result, int) else 0

@@ -13,6 +13,7 @@ from typing import Annotated, Callable, Optional
 import typer
 
 from ..commands import Globals
+from . import complete
 from ..errors import guarded
 
 
@@ -56,4 +57,102 @@ def command(app: typer.Typer, name: str, *, json: bool = True) -> Callable:
     return register
 
 
-BatchOpt = Annotated[Optional[str], typer.Option("--batch", "-b", help="Batch: 1, 01 or 001.")]
+_GLOBAL_WITH_VALUE = ("--root",)
+_GLOBAL_FLAGS = ("-q", "--quiet", "-v", "--verbose", "--json")
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """``smb --root X -v status`` means ``smb status --root X -v``: global options go after the command."""
+    moved: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg in _GLOBAL_WITH_VALUE and i + 1 < len(args):
+            moved += args[i : i + 2]
+            i += 2
+        elif arg.startswith("--root=") or arg in _GLOBAL_FLAGS:
+            moved.append(arg)
+            i += 1
+        else:
+            break
+    if not moved or i >= len(args):
+        return args
+    return [args[i], *moved, *args[i + 1 :]]
+
+
+def build_command(info):
+    """The Click command for one registered Typer command, its plain options read without Pydantic.
+
+    Typer builds a Pydantic TypeAdapter for every non-flag option as it reads a command line (and
+    imports Pydantic for it: about 0.1 s, as long as the rest of ``smb list-sites``). A str, Path or
+    int option needs none: its value is read here the way the adapter reads it. Other types keep
+    Typer's own coercion."""
+    from typer.core import DEFAULT_MARKUP_MODE
+    from typer.main import get_command_from_info
+
+    return read_plainly(get_command_from_info(info, pretty_exceptions_short=True,
+                                              rich_markup_mode=DEFAULT_MARKUP_MODE))
+
+
+def read_plainly(command):
+    """``command`` with its str, Path, int and bool parameters (and its --help) read without a Pydantic adapter."""
+    for param in command.params:
+        read_param_plainly(param)
+    make_help_option = command.get_help_option  # Click makes --help when it first parses
+
+    def get_help_option(ctx):
+        option = make_help_option(ctx)
+        return option if option is None else read_param_plainly(option)
+
+    command.get_help_option = get_help_option
+    return command
+
+
+def read_param_plainly(param):
+    _tidy_help(param)
+    descriptor = getattr(param, "type_descriptor", None)
+    if descriptor is not None and descriptor.annotation in _PLAIN and getattr(param, "_runtime_param", 0) is None:
+        param._runtime_param = _plain_runtime_param(descriptor)
+    return param
+
+
+def _tidy_help(param) -> None:
+    """Help without Typer's artefacts: no ``<bool>`` type after a flag (Rich help), and an argument shown as
+    ``DOMAINS...`` (optional: ``[DIRECTORY]``) in the usage line, not ``{domains}...``."""
+    if getattr(param, "param_type_name", "") == "argument":
+        shown = (param.metavar or param.name).upper()
+        shown = (shown if param.required else f"[{shown}]") + ("..." if param.nargs != 1 else "")
+        param._usage_display_name = lambda: shown
+    elif getattr(param, "is_flag", False) and param.metavar is None:
+        param.metavar = ""
+
+
+def _plain_runtime_param(descriptor):
+    from dataclasses import dataclass
+
+    from typer._coercion import RuntimeParam
+    from typer import BadParameter
+
+    @dataclass(frozen=True)
+    class Plain(RuntimeParam):
+        parameter_info: object
+        annotation: object
+
+        def _coerce_value(self, value, param, ctx):
+            kind = self.annotation
+            if isinstance(value, (list, tuple)):
+                return type(value)(self._coerce_value(v, param, ctx) for v in value)
+            if isinstance(value, kind):
+                return value
+            try:
+                return kind(value)
+            except ValueError:
+                raise BadParameter(f"{value!r} is not a valid integer.", ctx=ctx, param=param) from None
+
+    return Plain(descriptor.parameter_info, descriptor.annotation)
+
+
+_PLAIN = (str, Path, int, bool)
+
+BatchOpt = Annotated[Optional[str], typer.Option("--batch", "-b", help="Batch: 1, 01 or 001.",
+                                                 autocompletion=complete.batches)]

@@ -8,11 +8,13 @@ import typer
 
 from ..errors import EXIT_FAILED
 from ..commands import open_workspace, optional_batch
+from . import complete
 from .common import BatchOpt, Globals, command
 
 MaxAgentsOpt = Annotated[Optional[int], typer.Option("--max-agents", "-n", help="Agents at once (default from config, 25).")]
 WaveOpt = Annotated[Optional[int], typer.Option("--wave", "-w", help="Only wave W: the batch's rows (W-1)*N+1 ... W*N.")]
-SitesOpt = Annotated[Optional[str], typer.Option("--sites", help="Only these sites: a.dev,b.dev.")]
+SitesOpt = Annotated[Optional[str], typer.Option("--sites", help="Only these sites: a.dev,b.dev.",
+                                                           autocompletion=complete.domain_list)]
 RedoOpt = Annotated[bool, typer.Option("--redo", help="With --sites: run again sites already past this phase.")]
 TimeoutOpt = Annotated[Optional[str], typer.Option("--timeout", help="Per agent: 90s, 30m, 2h.")]
 RetriesOpt = Annotated[Optional[int], typer.Option("--retries", help="Retries within this run (default: until parked).")]

@@ -9,6 +9,7 @@ import typer
 
 from ..commands import open_workspace, required_batch
 from ..registry import unclean_warning
+from . import complete
 from .common import BatchOpt, Globals, command
 
 
@@ -58,7 +59,8 @@ def register(app: typer.Typer) -> None:
     def list_sites_cmd(
         g: Globals,
         batch: BatchOpt = None,
-        status: Annotated[Optional[str], typer.Option("--status", "-s", help="Statuses, comma-separated (case matters).")] = None,
+        status: Annotated[Optional[str], typer.Option("--status", "-s", help="Statuses, comma-separated (case matters).",
+                                                                    autocompletion=complete.statuses)] = None,
         fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="plain, table, json or csv.")] = None,
         count: Annotated[bool, typer.Option("--count", help="Print only the number of sites.")] = False,
     ) -> int:
@@ -82,9 +84,11 @@ def register(app: typer.Typer) -> None:
     @command(app, "set-status")
     def set_status_cmd(
         g: Globals,
-        domains: Annotated[List[str], typer.Argument(help="Domains to change.")],
-        status: Annotated[str, typer.Option("--status", "-s", help="New status: - D I Q X.")],
-        expect: Annotated[Optional[str], typer.Option("--expect", help="Only change sites now in this status.")] = None,
+        domains: Annotated[List[str], typer.Argument(help="Domains to change.", autocompletion=complete.domains)],
+        status: Annotated[str, typer.Option("--status", "-s", help="New status: - D I Q X.",
+                                                                autocompletion=complete.statuses)],
+        expect: Annotated[Optional[str], typer.Option("--expect", help="Only change sites now in this status.",
+                                                                                    autocompletion=complete.statuses)] = None,
         note: Annotated[Optional[str], typer.Option("--note", help="Text for the note column.")] = None,
         force: Annotated[bool, typer.Option("--force", help="Also change sites claimed by a live run.")] = False,
     ) -> int:
@@ -94,7 +98,7 @@ def register(app: typer.Typer) -> None:
         return set_status(g, domains, status, expect=expect, note=note, force=force)
 
     @command(app, "history")
-    def history_cmd(g: Globals, domain: Annotated[str, typer.Argument(help="The site.")]) -> int:
+    def history_cmd(g: Globals, domain: Annotated[str, typer.Argument(help="The site.", autocompletion=complete.domains)]) -> int:
         """A site's events, oldest first (and its registry commits with git autocommit)."""
         from ..history import site_history
         from ..render import render_history
