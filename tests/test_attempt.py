@@ -10,8 +10,8 @@ from pathlib import Path
 import psutil
 from support.waiting import wait_for
 
-from smbatcher.agents.classes import NO_OUTPUT, OK, SITE, STOPPED
-from smbatcher.pool.attempt import Attempt, judge
+from smbatcher.agents.classes import NO_OUTPUT, OK, SITE, STALLED, STOPPED
+from smbatcher.pool.attempt import Attempt, exec_failure, judge
 from smbatcher.pool.executor import Job
 
 
@@ -99,3 +99,50 @@ def test_a_prompt_larger_than_a_pipe_arrives_whole(tmp_path):
     j = job(tmp_path, script, prompt=prompt)
     run_to_end(Attempt.start(j))
     assert j.log_path.read_text().splitlines()[-1] == str(len(prompt))
+
+
+def test_an_agent_that_prints_its_result_and_hangs_is_reaped_and_judged_as_if_it_had_exited(tmp_path):
+    script = ("import json, os, time\n"
+              "os.makedirs('site')\n"
+              "open('site/index.html', 'w').write('ok')\n"
+              "print(json.dumps({'type': 'result', 'is_error': False, 'result': 'built'}), flush=True)\n"
+              "time.sleep(600)\n")
+    j = job(tmp_path, script, timeout=300)
+    started = time.monotonic()
+    end = run_to_end(Attempt.start(j), limit=60)
+    assert end.reaped and end.exit_code == 0 and not end.timed_out
+    assert time.monotonic() - started < 30  # REAP_AFTER plus start-up, not the 300 s timeout
+    assert "[smb] reaped" in j.log_path.read_text()
+    verdict = judge(j, end, output_ok=True, said=j.log_path.read_text(), missing_output="")
+    assert (verdict.kind, verdict.failure_class) == ("ok", OK)
+
+
+def test_an_agent_silent_for_stall_timeout_is_stopped_and_judged_stalled(tmp_path):
+    j = job(tmp_path, "import time\nprint('thinking', flush=True)\ntime.sleep(600)\n", timeout=300)
+    j.stall_timeout = 1.0
+    end = run_to_end(Attempt.start(j), limit=60)
+    assert end.stalled and not end.timed_out and not end.reaped
+    verdict = judge(j, end, output_ok=False, said="", missing_output="")
+    assert (verdict.kind, verdict.failure_class, verdict.error) == ("error", STALLED, "stalled: no output for 1s")
+
+
+def test_an_agent_that_keeps_talking_is_not_stalled(tmp_path):
+    script = "import time\nfor _ in range(8):\n    print('working', flush=True)\n    time.sleep(0.3)\n"
+    j = job(tmp_path, script, timeout=300)
+    j.stall_timeout = 1.5
+    end = run_to_end(Attempt.start(j), limit=60)
+    assert not end.stalled and end.exit_code == 0
+
+
+def test_an_agent_exec_refuses_is_named_with_its_errno(tmp_path):
+    j = job(tmp_path, "")
+    agent = tmp_path / "agent.sh"
+    agent.write_text("no shebang here\n")
+    agent.chmod(0o755)
+    j.argv = [str(agent)]
+    try:
+        Attempt.start(j)
+    except OSError as exc:
+        assert exec_failure(exc, j) == f"cannot start the agent {agent}: Exec format error (ENOEXEC)"
+    else:
+        raise AssertionError("the agent started")

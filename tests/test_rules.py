@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from smbatcher.agents.classes import AUTH, NO_OUTPUT, OK, OUTAGE, RATE_LIMITED, SITE, USAGE_LIMIT
+from smbatcher.agents.classes import (
+    AUTH, BUDGET, CANNOT_START, NO_OUTPUT, OK, OUTAGE, RATE_LIMITED, SITE, STALLED, USAGE_LIMIT,
+)
 from smbatcher.pool import rules
 
 
@@ -63,3 +65,21 @@ def test_an_outage_counts_only_as_the_breakers_probe():
 def test_a_failure_the_breaker_did_not_count_is_tried_again_later():
     assert settle(counted=False) == rules.Decision(counted=False, requeue=rules.LATER)
     assert settle(ok=True) == rules.Decision()
+
+
+def test_a_sites_first_stall_is_not_counted_and_a_second_one_is_judged_like_a_failure():
+    first = rules.triage(STALLED, "error", halted=False, probe=False, stalled_before=False)
+    assert (first.counted, first.because, first.requeue, first.judged) == (False, "first stall", rules.LATER, False)
+    again = rules.triage(STALLED, "error", halted=False, probe=False, stalled_before=True)
+    assert again.judged and again.counted
+    assert settle(cls=STALLED).requeue == rules.RETRY
+
+
+def test_a_spent_cap_parks_the_site_without_the_breaker_or_the_halt():
+    decision = rules.triage(BUDGET, "failed", halted=False, probe=True)
+    assert decision.park and decision.counted and not decision.judged and decision.probe_done
+
+
+def test_an_agent_that_cannot_start_stops_the_run_and_counts_nothing():
+    decision = rules.triage(CANNOT_START, "error", halted=False, probe=False)
+    assert (decision.counted, decision.stop_run, decision.judged) == (False, True, False)

@@ -132,11 +132,7 @@ class Attempt:
                 os.close(log)
         # The first look at the log comes WATCH_EVERY after the start: most short agents are gone by then.
         attempt = cls(job=job, popen=popen, started=now, deadline=now + job.timeout, output_at=now,
-                      log_size=start_size, watched_at=now)
-        if job.reports:
-            from ..agents.stream import AgentStream
-
-            attempt.stream = AgentStream()
+                      log_size=start_size + len(job.header), watched_at=now)  # the agent's bytes only
         try:
             attempt.create_time = create_time(popen.pid)
         except Exception:  # it may already have exited: the pidfd/wait path handles that
@@ -147,7 +143,7 @@ class Attempt:
     # -- watch ------------------------------------------------------------------------------
     @property
     def watched(self) -> bool:
-        return self.stream is not None or self.job.stall_timeout > 0
+        return self.job.reports or self.job.stall_timeout > 0
 
     def watch(self, now: float, *, force: bool = False) -> None:
         """Read what the log gained: a byte is a sign of life; a result line starts the reap clock."""
@@ -161,7 +157,11 @@ class Attempt:
         if size == self.log_size:
             return
         self.output_at = now
-        if self.stream is not None and self.result_at is None:
+        if self.job.reports and self.result_at is None:
+            if self.stream is None:  # made at the first look: most agents are gone before it
+                from ..agents.stream import AgentStream
+
+                self.stream = AgentStream()
             try:
                 with open(self.job.log_path, "rb") as handle:
                     handle.seek(self.log_size)
