@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .errors import EXIT_FAILED, UsageError
 from .fs import atomic_write
-from .manifest import parse_manifest
+from .manifest import parse_manifest, read_manifest_text
 from .sitecheck import check_site
 from .store import Store
 from .workspace import Workspace
@@ -119,7 +119,7 @@ def finish_batch(workspace: Workspace, store: Store, batch: str, *, dry_run: boo
     manifest_path = workspace.manifest(batch)
     manifest = None
     if manifest_path.exists():
-        manifest = set(parse_manifest(manifest_path.read_text(encoding="utf-8")).domains)
+        manifest = set(parse_manifest(read_manifest_text(manifest_path, workspace.rel(manifest_path))).domains)
     report.already_final = [row.domain for row in rows if row.status == "Q"]
     todo = [row.domain for row in rows if row.status == "I"]
     results = check_sites(workspace, todo)

@@ -22,6 +22,7 @@ from .. import holds
 from ..errors import EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM, RegistryInvalid, SmbError, UsageError
 from ..fs import open_append
 from ..lifecycle import PARKED, RANK, UNCLAIM
+from ..fs import read_text
 from ..manifest import parse_manifest
 from ..proc import own_create_time
 from ..runs import AgentRecord, RunRecord, new_run_id, run_states, stop_survivors, take_breaker_reset
@@ -214,7 +215,7 @@ class Pool:
     def _read_brief(self) -> str:
         path = self.workspace.manifest(self.options.batch)
         try:
-            return parse_manifest(path.read_text(encoding="utf-8")).brief
+            return parse_manifest(read_text(path, self.workspace.rel(path))).brief  # read_text: no FIFO wait
         except FileNotFoundError:
             return ""
         except UnicodeDecodeError as exc:
