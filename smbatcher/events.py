@@ -54,28 +54,59 @@ def _shown(path: Path) -> str:
 
 
 def read(path: Path, domain: str | None = None) -> Iterator[dict]:
-    """Events oldest first; a torn or foreign line is skipped, never fatal.
+    """Events oldest first; a torn or foreign line is skipped, never fatal (one warning per log).
 
-    A log that cannot be read at all (a folder in its place, no permission) is an SmbError naming it.
+    Issue 22: a line that is not UTF-8 or not JSON is skipped; lone surrogates in a line's strings
+    become U+FFFD (they made every command that prints history fail). A log that cannot be read at
+    all (a folder in its place, no permission) is an SmbError naming it.
     """
     try:
-        handle = path.open("r", encoding="utf-8", errors="replace")
+        handle = path.open("rb")
     except FileNotFoundError:
         return
     except OSError as exc:
         raise os_error(exc, _shown(path), "read") from None
+    needle = domain.encode() if domain is not None else None
+    skipped = Skipped(path)
     with handle:
-        for line in handle:
-            if domain is not None and domain not in line:
+        for number, line in enumerate(handle, 1):
+            if needle is not None and needle not in line:
                 continue
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if not isinstance(event, dict):
+            event = skipped.parse(line, number)
+            if event is None:
                 continue
             if domain is None or event.get("domain") == domain:
                 yield event
+    skipped.warn()
+
+
+class Skipped:
+    """The unreadable lines of one read of the log: counted, then named in one warning."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.count = 0
+        self.first = ""
+
+    def parse(self, line: bytes, number: int | None = None) -> dict | None:
+        """The event on ``line``; None for a blank, foreign or unreadable one (counted unless blank)."""
+        from .jsonfiles import Unreadable, loads
+
+        try:
+            event = loads(line)
+        except Unreadable as exc:
+            if line.strip():
+                self.count += 1
+                self.first = self.first or (f"line {number}: {exc}" if number else str(exc))
+            return None
+        return event if isinstance(event, dict) else None
+
+    def warn(self) -> None:
+        if self.count:
+            from .jsonfiles import warn_once
+
+            lines = "1 unreadable line" if self.count == 1 else f"{self.count} unreadable lines"
+            warn_once(f"events:{self.path}", f"ignoring {lines} of {_shown(self.path)} ({self.first[:200]})")
 
 
 def read_since(path: Path, since: float) -> list[dict]:
@@ -97,14 +128,13 @@ def read_since(path: Path, since: float) -> list[dict]:
             if start > 0:
                 lines = lines[1:]  # the first line may be cut
             events = []
+            skipped = Skipped(path)
             for line in lines:
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(event, dict) and isinstance(event.get("ts"), (int, float)):
+                event = skipped.parse(line)
+                if event is not None and isinstance(event.get("ts"), (int, float)):
                     events.append(event)
             if start == 0 or (events and events[0]["ts"] < since):
+                skipped.warn()
                 return [e for e in events if e["ts"] >= since]
             chunk *= 4
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .. import events as event_log
-from .. import holds
+from .. import holds, jsonfiles
 from ..runs import RunRecord
 from ..workspace import Workspace
 from .eventlog import EventDigest, EventReader
@@ -186,7 +186,7 @@ class Sources:
             if cached is not None and cached[0] == key:
                 return cached[1]
         try:
-            data = json.loads(path.read_bytes())
+            data = jsonfiles.loads(path.read_bytes())  # lone surrogates -> U+FFFD (issue 22: a 500 before)
         except (OSError, ValueError):
             return None  # torn, foreign or gone: not this time
         with self._files_lock:
