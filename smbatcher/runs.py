@@ -89,7 +89,12 @@ class RunRecord:
     def to_json(self) -> str:
         data = dict(self.__dict__)
         data["agents"] = [a.__dict__ for a in self.agents]
-        return json.dumps(data, indent=1)
+        text = json.dumps(data, indent=1)
+        if "\\ud" in text.lower():  # a lone surrogate from an agent's words: never stored (issue 22)
+            from .jsonfiles import valid_unicode
+
+            text = json.dumps(valid_unicode(data), indent=1)
+        return text
 
     @classmethod
     def from_dict(cls, data) -> "RunRecord":

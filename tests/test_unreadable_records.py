@@ -176,3 +176,14 @@ def test_unreadable_event_lines_are_skipped_with_one_warning(sites: Workspace, s
     assert found[1]["note"] == "agent said \ufffd"
     assert [e["ts"] for e in event_log.read_since(sites.events, now - 25)] == [now - 10]
     _new_run_works(smb, sites)
+
+
+def test_a_run_record_saved_with_a_lone_surrogate_is_stored_valid(sites: Workspace):
+    record = runs.RunRecord(**{k: v for k, v in _record().items() if k != "started"})
+    record.agents.append(runs.AgentRecord(domain="a.dev", pid=1, create_time=1.0, attempt=1, started=time.time(),
+                                          action="reading \udc9b\ud83d\ude00 file"))
+    runs.save(sites, record)
+    raw = (sites.runs / record.path_name).read_bytes()
+    assert b"\\udc9b" not in raw.lower(), raw
+    [loaded] = runs.load_all(sites)
+    assert loaded.agents[0].action == "reading \ufffd\U0001F600 file"
