@@ -6,13 +6,16 @@ The registry is the source of truth; events are the history beside it
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 import time
 from pathlib import Path
 from typing import Iterator
 
 from .errors import os_error
+from .fs import open_regular
 
 
 def append(path: Path, events: list[dict]) -> None:
@@ -31,9 +34,13 @@ def append(path: Path, events: list[dict]) -> None:
     # "replace": an undecodable byte in an error message must not cost the event.
     data = "".join(lines).encode("utf-8", "replace")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    # O_NONBLOCK: a FIFO in the log's place must not make a transaction wait for a reader.
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o644)
     try:
-        size = os.fstat(fd).st_size
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file (a FIFO, socket or device); remove it", str(path))
+        size = info.st_size
         if size and os.pread(fd, 1, size - 1) != b"\n":
             # The last append was cut short (the disk filled up mid-line): end that torn line, or
             # it would swallow this event's line too when read.
@@ -61,7 +68,7 @@ def read(path: Path, domain: str | None = None) -> Iterator[dict]:
     all (a folder in its place, no permission) is an SmbError naming it.
     """
     try:
-        handle = path.open("rb")
+        handle = open_regular(path, _shown(path))  # a FIFO in its place: refused, never waited on
     except FileNotFoundError:
         return
     except OSError as exc:
@@ -112,8 +119,8 @@ class Skipped:
 def read_since(path: Path, since: float) -> list[dict]:
     """Events at or after ``since`` (epoch seconds), reading only the file's tail when it is large."""
     try:
-        size = path.stat().st_size
-        handle = path.open("rb")
+        handle = open_regular(path, _shown(path))
+        size = os.fstat(handle.fileno()).st_size
     except FileNotFoundError:
         return []
     except OSError as exc:

@@ -77,21 +77,26 @@ def read_bytes(path, shown: str | None = None) -> bytes:
 
 
 def read_bytes_and_stat(path, shown: str | None = None) -> tuple[bytes, os.stat_result]:
-    """``read_bytes``, with the stat of the very file read (the registry keys its cache on it).
+    """``read_bytes``, with the stat of the very file read (the registry keys its cache on it)."""
+    with open_regular(path, shown) as handle:
+        return handle.read(), os.fstat(handle.fileno())
+
+
+def open_regular(path, shown: str | None = None):
+    """``open(path, "rb")`` for a regular file only: WrongKind, at once, for a FIFO, socket or device.
 
     The kind is checked before opening (so a device is never opened), and again on the descriptor,
-    opened O_NONBLOCK, in case a FIFO was swapped in between: no read here ever blocks.
+    opened O_NONBLOCK, in case a FIFO was swapped in between: no read from it ever blocks.
     """
     shown = str(path) if shown is None else shown
     _refuse_special(os.stat(path).st_mode, path, shown)
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
-        info = os.fstat(fd)
-        _refuse_special(info.st_mode, path, shown)
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            return handle.read(), info
-    finally:
+        _refuse_special(os.fstat(fd).st_mode, path, shown)
+    except BaseException:
         os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
 
 
 def read_text(path, shown: str | None = None) -> str:
