@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -129,7 +128,7 @@ def test_a_special_file_is_refused_at_once(sites: Workspace, smb, which: str, ki
         word = KINDS[kind](path, stack)
         for command in commands:
             line = _refused(smb, sites, COMMANDS[command], shown, word, "not a regular file")
-            assert f"rm " in line and f"{shown})" in line, line  # how to clear it, naming the file
+            assert "rm " in line and f"{shown})" in line, line  # how to clear it, naming the file
     if which != "registry":
         assert _snapshot(sites) == before
     # Nothing was claimed by the refused runs: every site is still new.
