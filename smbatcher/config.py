@@ -227,11 +227,14 @@ def load_settings(config_file: Path, environ: dict | None = None) -> Settings:
     environ = os.environ if environ is None else environ
     data: dict = {}
     if config_file.exists():
+        from .fs import not_utf8, read_text
+
         try:
-            with config_file.open("rb") as handle:
-                data = tomllib.load(handle)
+            data = tomllib.loads(read_text(config_file))
         except tomllib.TOMLDecodeError as exc:
             raise UsageError(f"{config_file}: not valid TOML: {exc}") from None
+        except UnicodeDecodeError as exc:  # issue 22: was "unexpected UnicodeDecodeError", no file named
+            raise not_utf8(exc, str(config_file), "save it as UTF-8 (TOML is UTF-8 text)") from None
         except OSError as exc:
             raise UsageError(f"{config_file}: cannot read: {exc.strerror}") from None
     settings = settings_from_mapping(data, source=str(config_file.name))

@@ -6,13 +6,16 @@ The registry is the source of truth; events are the history beside it
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 import time
 from pathlib import Path
 from typing import Iterator
 
 from .errors import os_error
+from .fs import open_regular
 
 
 def append(path: Path, events: list[dict]) -> None:
@@ -31,9 +34,13 @@ def append(path: Path, events: list[dict]) -> None:
     # "replace": an undecodable byte in an error message must not cost the event.
     data = "".join(lines).encode("utf-8", "replace")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    # O_NONBLOCK: a FIFO in the log's place must not make a transaction wait for a reader.
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o644)
     try:
-        size = os.fstat(fd).st_size
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file (a FIFO, socket or device); remove it", str(path))
+        size = info.st_size
         if size and os.pread(fd, 1, size - 1) != b"\n":
             # The last append was cut short (the disk filled up mid-line): end that torn line, or
             # it would swallow this event's line too when read.
@@ -54,35 +61,66 @@ def _shown(path: Path) -> str:
 
 
 def read(path: Path, domain: str | None = None) -> Iterator[dict]:
-    """Events oldest first; a torn or foreign line is skipped, never fatal.
+    """Events oldest first; a torn or foreign line is skipped, never fatal (one warning per log).
 
-    A log that cannot be read at all (a folder in its place, no permission) is an SmbError naming it.
+    Issue 22: a line that is not UTF-8 or not JSON is skipped; lone surrogates in a line's strings
+    become U+FFFD (they made every command that prints history fail). A log that cannot be read at
+    all (a folder in its place, no permission) is an SmbError naming it.
     """
     try:
-        handle = path.open("r", encoding="utf-8", errors="replace")
+        handle = open_regular(path, _shown(path))  # a FIFO in its place: refused, never waited on
     except FileNotFoundError:
         return
     except OSError as exc:
         raise os_error(exc, _shown(path), "read") from None
+    needle = domain.encode() if domain is not None else None
+    skipped = Skipped(path)
     with handle:
-        for line in handle:
-            if domain is not None and domain not in line:
+        for number, line in enumerate(handle, 1):
+            if needle is not None and needle not in line:
                 continue
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if not isinstance(event, dict):
+            event = skipped.parse(line, number)
+            if event is None:
                 continue
             if domain is None or event.get("domain") == domain:
                 yield event
+    skipped.warn()
+
+
+class Skipped:
+    """The unreadable lines of one read of the log: counted, then named in one warning."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.count = 0
+        self.first = ""
+
+    def parse(self, line: bytes, number: int | None = None) -> dict | None:
+        """The event on ``line``; None for a blank, foreign or unreadable one (counted unless blank)."""
+        from .jsonfiles import Unreadable, loads
+
+        try:
+            event = loads(line)
+        except Unreadable as exc:
+            if line.strip():
+                self.count += 1
+                self.first = self.first or (f"line {number}: {exc}" if number else str(exc))
+            return None
+        return event if isinstance(event, dict) else None
+
+    def warn(self) -> None:
+        if self.count:
+            from .jsonfiles import warn_once
+
+            lines = "1 unreadable line" if self.count == 1 else f"{self.count} unreadable lines"
+            warn_once(f"events:{self.path}", f"ignoring {lines} of {_shown(self.path)} ({self.first[:200]})")
 
 
 def read_since(path: Path, since: float) -> list[dict]:
     """Events at or after ``since`` (epoch seconds), reading only the file's tail when it is large."""
     try:
-        size = path.stat().st_size
-        handle = path.open("rb")
+        handle = open_regular(path, _shown(path))
+        size = os.fstat(handle.fileno()).st_size
     except FileNotFoundError:
         return []
     except OSError as exc:
@@ -97,14 +135,13 @@ def read_since(path: Path, since: float) -> list[dict]:
             if start > 0:
                 lines = lines[1:]  # the first line may be cut
             events = []
+            skipped = Skipped(path)
             for line in lines:
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(event, dict) and isinstance(event.get("ts"), (int, float)):
+                event = skipped.parse(line)
+                if event is not None and isinstance(event.get("ts"), (int, float)):
                     events.append(event)
             if start == 0 or (events and events[0]["ts"] < since):
+                skipped.warn()
                 return [e for e in events if e["ts"] >= since]
             chunk *= 4
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .errors import EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM, SmbError, UsageError
 from .fs import atomic_write
-from .manifest import parse_manifest
+from .manifest import parse_manifest, read_manifest_text
 from .sitecheck import check_site
 from .store import Store
 from .text import clean_text
@@ -246,7 +246,7 @@ def _finish_batch(workspace: Workspace, store: Store, batch: str, stop: StopSign
     manifest_path = workspace.manifest(batch)
     manifest = None
     if manifest_path.exists():
-        manifest = set(parse_manifest(manifest_path.read_text(encoding="utf-8")).domains)
+        manifest = set(parse_manifest(read_manifest_text(manifest_path, workspace.rel(manifest_path))).domains)
     report.already_final = [row.domain for row in rows if row.status == "Q"]
     todo = [row.domain for row in rows if row.status == "I"]
     with stop.raising_now():

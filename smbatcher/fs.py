@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
 
-from .errors import DiskFull
+from .errors import DiskFull, WrongKind
 
 
 def atomic_write(path: Path, data: str | bytes, *, mode: int | None = None, durable: bool = True) -> None:
@@ -63,6 +64,62 @@ def open_append(path) -> int:
     """``open(path, "ab")`` as a bare descriptor (close-on-exec): the per-agent logs are opened this way
     on the pool's hot path, where a Python file object costs more than the write it carries."""
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o666)
+
+
+def read_bytes(path, shown: str | None = None) -> bytes:
+    """A workspace file's bytes; a FIFO, socket or device in its place is refused at once (WrongKind).
+
+    Issue 22: a FIFO where config.toml, REGISTRY.md or a prompt template belongs made every command
+    wait forever on a blocking read. A folder raises IsADirectoryError and a missing file
+    FileNotFoundError, as ``open`` would.
+    """
+    return read_bytes_and_stat(path, shown)[0]
+
+
+def read_bytes_and_stat(path, shown: str | None = None) -> tuple[bytes, os.stat_result]:
+    """``read_bytes``, with the stat of the very file read (the registry keys its cache on it)."""
+    with open_regular(path, shown) as handle:
+        return handle.read(), os.fstat(handle.fileno())
+
+
+def open_regular(path, shown: str | None = None):
+    """``open(path, "rb")`` for a regular file only: WrongKind, at once, for a FIFO, socket or device.
+
+    The kind is checked before opening (so a device is never opened), and again on the descriptor,
+    opened O_NONBLOCK, in case a FIFO was swapped in between: no read from it ever blocks.
+    """
+    shown = str(path) if shown is None else shown
+    _refuse_special(os.stat(path).st_mode, path, shown)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        _refuse_special(os.fstat(fd).st_mode, path, shown)
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
+
+
+def read_text(path, shown: str | None = None) -> str:
+    """``read_bytes`` decoded as strict UTF-8; a file that is not UTF-8 raises UnicodeDecodeError (the caller
+    names the file: see ``not_utf8``). Bytes, then decode: CR LF stays CR LF."""
+    return read_bytes(path, shown).decode("utf-8")
+
+
+def not_utf8(exc: UnicodeDecodeError, shown: str, remedy: str = "fix or remove it") -> WrongKind:
+    """The one line for a workspace file that is not UTF-8 text: exit 2, naming the file and the byte."""
+    return WrongKind(f"{shown} is not UTF-8 text (byte {exc.start}); {remedy}")
+
+
+_SPECIAL_KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+                  (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def _refuse_special(mode: int, path, shown: str) -> None:
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
+    for test, kind in _SPECIAL_KINDS:
+        if test(mode):
+            raise WrongKind(f"{shown} is {kind}, not a regular file; remove it (rm {shown}) and put the file back")
 
 
 _RENAME_EXCHANGE = 2

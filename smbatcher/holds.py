@@ -14,6 +14,7 @@ import os
 import time
 from dataclasses import asdict, dataclass
 
+from .errors import SmbError
 from .units import utc_clock
 from .workspace import Workspace
 
@@ -44,19 +45,42 @@ def path(workspace: Workspace):
 
 
 def read(workspace: Workspace) -> Hold | None:
-    """The hold in force, if any; a torn or foreign file is no hold (never fatal)."""
+    """The hold in force, if any; a torn or foreign file is no hold (never fatal: one warning).
+
+    Issue 22: a lone surrogate in the agent's words made every command fail until a person deleted
+    the file. Its text is now made valid (U+FFFD) and the hold still holds; a file that is not UTF-8
+    or not JSON is ignored with one warning naming it.
+    """
+    from .fs import read_bytes
+    from .jsonfiles import Unreadable, loads, warn_once
+
+    where = path(workspace)
+    shown = workspace.rel(where)
     try:
-        data = json.loads(path(workspace).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = loads(read_bytes(where, shown))
+    except FileNotFoundError:
+        return None
+    except (OSError, Unreadable, SmbError) as exc:
+        warn_once(f"hold:{where}", f"ignoring the hold {shown}: {_reason(exc)} "
+                                   f"(smb hold --release removes it)")
         return None
     if not isinstance(data, dict) or not isinstance(data.get("until"), (int, float)) or isinstance(
             data.get("until"), bool):
+        warn_once(f"hold:{where}", f"ignoring the hold {shown}: not a hold (no until time)")
         return None
     fields = {k: data[k] for k in Hold.__dataclass_fields__ if k in data}
     try:
         hold = Hold(**fields)
     except TypeError:
         return None
+    for name in ("limit", "message", "source"):  # shown by status, hold, doctor: text, whatever was stored
+        if not isinstance(getattr(hold, name), str):
+            setattr(hold, name, str(getattr(hold, name)))
+    for name in ("since",):
+        if not isinstance(hold.since, (int, float)) or isinstance(hold.since, bool):
+            hold.since = 0.0
+    if not isinstance(hold.probes, int) or isinstance(hold.probes, bool):
+        hold.probes = 0
     if hold.limit not in LIMITS:
         hold.limit = "unknown"
     return hold
@@ -65,7 +89,10 @@ def read(workspace: Workspace) -> Hold | None:
 def write(workspace: Workspace, hold: Hold) -> None:
     from .fs import atomic_write
 
-    atomic_write(path(workspace), json.dumps(asdict(hold), indent=1) + "\n")
+    from .jsonfiles import valid_unicode
+
+    # Never store a lone surrogate: every later read would have to repair it (issue 22).
+    atomic_write(path(workspace), json.dumps(valid_unicode(asdict(hold)), indent=1) + "\n")
 
 
 def release(workspace: Workspace) -> Hold | None:
@@ -85,3 +112,11 @@ def identity(workspace: Workspace) -> tuple | None:
     except OSError:
         return None
     return (info.st_ino, info.st_mtime_ns, info.st_size)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, SmbError):
+        return exc.message
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return str(exc)

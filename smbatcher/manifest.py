@@ -49,10 +49,19 @@ def new_manifest_text(batch: str, brief: str = "") -> str:
     return f"# Batch {batch}\n\n{brief}\n\n{_HEADING}\n\n"
 
 
-def read_manifest_text(path) -> str:
-    """A manifest's text as it is on disk, line endings included (``add_domains`` keeps them)."""
-    with open(path, encoding="utf-8", newline="") as handle:
-        return handle.read()
+def read_manifest_text(path, shown: str | None = None) -> str:
+    """A manifest's text as it is on disk, line endings included (``add_domains`` keeps them).
+
+    Not UTF-8, or a FIFO, socket or device in its place: WrongKind naming ``shown`` (exit 2, issue 22).
+    A missing manifest raises FileNotFoundError: most callers start a new one.
+    """
+    from .fs import not_utf8, read_text
+
+    shown = str(path) if shown is None else shown
+    try:
+        return read_text(path, shown)
+    except UnicodeDecodeError as exc:
+        raise not_utf8(exc, shown, "convert it to UTF-8 (iconv) or restore it") from None
 
 
 def add_domains(text: str, domains: list[str]) -> str:
@@ -84,11 +93,14 @@ def add_domains(text: str, domains: list[str]) -> str:
 
 
 def read_manifests(batches_dir) -> dict[str, list[str]]:
-    """batch -> its domains, for every readable ``Batch_NNN.md`` (an unreadable one is skipped)."""
+    """batch -> its domains, for every readable ``Batch_NNN.md`` (an unreadable one is skipped, a FIFO
+    in its place too, without waiting on it)."""
+    from .errors import WrongKind
+
     result: dict[str, list[str]] = {}
     for path in sorted(batches_dir.glob("Batch_*.md")):
         try:
-            result[path.stem.removeprefix("Batch_")] = list(parse_manifest(path.read_text(encoding="utf-8")).domains)
-        except (OSError, UnicodeDecodeError):
+            result[path.stem.removeprefix("Batch_")] = list(parse_manifest(read_manifest_text(path)).domains)
+        except (OSError, WrongKind):
             continue
     return result

@@ -115,13 +115,15 @@ def bad_cell_text(value: str) -> str | None:
 
 
 def cell_text(value: str) -> str:
-    """``value`` fit for a cell: a lone surrogate (an undecodable byte) becomes ``?``.
+    """``value`` fit for a cell: a lone surrogate (an undecodable byte) becomes U+FFFD.
 
     Callers that take text from an operator refuse it first (``bad_cell_text``); this keeps a
     runner's error note from ever making the registry unwritable."""
     if bad_cell_text(value) is None:
         return value
-    return value.encode("utf-8", "replace").decode("utf-8")
+    from .jsonfiles import valid_unicode  # the one repair of lone surrogates (issue 22)
+
+    return valid_unicode(value)
 
 
 def cell_at(cells: list[str], index: int) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import secrets
 import socket
-import sys
 import time
 from dataclasses import dataclass, field
 
@@ -90,7 +89,12 @@ class RunRecord:
     def to_json(self) -> str:
         data = dict(self.__dict__)
         data["agents"] = [a.__dict__ for a in self.agents]
-        return json.dumps(data, indent=1)
+        text = json.dumps(data, indent=1)
+        if "\\ud" in text.lower():  # a lone surrogate from an agent's words: never stored (issue 22)
+            from .jsonfiles import valid_unicode
+
+            text = json.dumps(valid_unicode(data), indent=1)
+        return text
 
     @classmethod
     def from_dict(cls, data) -> "RunRecord":
@@ -133,11 +137,17 @@ def save(workspace: Workspace, record: RunRecord) -> None:
     atomic_write(workspace.runs / record.path_name, record.to_json(), durable=record.ended is not None)
 
 
-_warned: set[str] = set()
-
-
 def load_all(workspace: Workspace) -> list[RunRecord]:
-    """Every readable run record; a torn or foreign file is not a run (warned about once)."""
+    """Every readable run record; a torn or foreign file is not a run (warned about once).
+
+    Issue 22: a lone surrogate in a record (an agent's action text) is made valid (U+FFFD) and the
+    record kept, so a live run's claims never look stale over a word; bytes that are not UTF-8, and
+    a FIFO or device in a record's place (never waited on), make it unreadable like torn JSON.
+    """
+    from .errors import SmbError
+    from .fs import read_bytes
+    from .jsonfiles import loads, warn_once
+
     records = []
     try:
         paths = sorted(workspace.runs.glob("*.json"))
@@ -145,11 +155,12 @@ def load_all(workspace: Workspace) -> list[RunRecord]:
         return records
     for path in paths:
         try:
-            records.append(RunRecord.from_dict(json.loads(path.read_text(encoding="utf-8"))))
-        except (OSError, ValueError, TypeError, RecursionError) as exc:
-            if path.name not in _warned and not isinstance(exc, FileNotFoundError):
-                _warned.add(path.name)
-                sys.stderr.write(f"smb: warning: ignoring run record {workspace.rel(path)}: {exc}\n")
+            records.append(RunRecord.from_dict(loads(read_bytes(path, workspace.rel(path)))))
+        except FileNotFoundError:
+            continue  # a record removed between the listing and the read
+        except (OSError, ValueError, TypeError, SmbError) as exc:
+            reason = exc.message if isinstance(exc, SmbError) else exc
+            warn_once(f"run:{path.name}", f"ignoring run record {workspace.rel(path)}: {reason}")
             continue
     return records
 

@@ -85,7 +85,7 @@ def add_sites(store: Store, domains: list[str], batch: str, *, skip_existing: bo
         manifest_path = store.workspace.manifest(batch)
         if result.added or not manifest_path.exists():
             try:
-                text = read_manifest_text(manifest_path)
+                text = read_manifest_text(manifest_path, store.workspace.rel(manifest_path))
             except FileNotFoundError:
                 text = new_manifest_text(batch)
             txn.write_manifest(manifest_path, add_domains(text, result.added))

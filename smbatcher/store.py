@@ -35,7 +35,7 @@ from . import events as event_log
 from . import registry_index
 from .errors import DiskFull, LockTimeout, RegistryInvalid, SmbError, UsageError, WrongKind
 from .errors import os_error
-from .fs import NotDurable, atomic_write
+from .fs import NotDurable, atomic_write, not_utf8, read_bytes, read_bytes_and_stat
 from .registry import Registry, Row, bulk_layout, cell_text, from_layout, parse, serialize
 from .units import utc_stamp as utc_now
 from .workspace import Workspace
@@ -54,8 +54,8 @@ def _record_holder(fd: int) -> None:
 def lock_holder(lock_file: Path) -> int | None:
     """The pid written by the current holder, when it is still alive."""
     try:
-        text = lock_file.read_text().strip()
-    except OSError:
+        text = read_bytes(lock_file).decode("ascii", "replace").strip()
+    except (OSError, WrongKind):  # no lock file, or not one smb wrote: no holder to name
         return None
     if not text.isdigit():
         return None
@@ -166,9 +166,7 @@ class Store:
         shown = self.workspace.rel(self.path)
         try:
             # Bytes, then decode: text mode would turn CR LF into LF and every write would drop them.
-            with open(self.path, "rb") as handle:
-                info = os.fstat(handle.fileno())
-                data = handle.read()
+            data, info = read_bytes_and_stat(self.path, shown)
             return data.decode("utf-8"), data, info
         except FileNotFoundError:
             if self.path.is_symlink():
@@ -176,7 +174,7 @@ class Store:
                                  "restore its target or remove the link") from None
             raise UsageError(f"no registry at {shown} (create it with: smb init)") from None
         except UnicodeDecodeError as exc:
-            raise UsageError(f"{shown} is not UTF-8 text (byte {exc.start})") from None
+            raise not_utf8(exc, shown, "restore it from .smbatcher/backups/ or convert it to UTF-8") from None
         except IsADirectoryError:
             raise WrongKind(f"{shown} is a folder, not a file; move it away (mv {shown} {shown}.bak), then restore "
                             "the registry from .smbatcher/backups/ or start a new one with smb init") from None

@@ -112,13 +112,32 @@ def find_workspace(root: str | os.PathLike | None = None) -> Workspace:
     raise UsageError(f"no smb workspace found in {here} or above (create one with: smb init)")
 
 
-def create_workspace(directory: str | os.PathLike) -> tuple[Workspace, list[str]]:
-    """``smb init``: make the skeleton; never overwrite an existing registry or config."""
+def enclosing_workspace(directory: str | os.PathLike) -> Workspace | None:
+    """The workspace ``directory`` lies inside (not counting ``directory`` itself), if any."""
+    path = Path(directory).expanduser().absolute()
+    for folder in path.parents:
+        if (folder / MARKER).is_dir():
+            return Workspace(folder)
+    return None
+
+
+def create_workspace(directory: str | os.PathLike, *, allow_nested: bool = True) -> tuple[Workspace, list[str]]:
+    """``smb init``: make the skeleton; never overwrite an existing registry or config.
+
+    ``allow_nested=False`` (``smb init`` without ``--force``) refuses a folder inside another
+    workspace: run from ``sites/`` it silently made a second, empty workspace whose commands then
+    showed 0 sites (issue 22). Initialising an existing workspace again is not nesting.
+    """
     from .config import default_config_text
     from .fs import write_new
     from .registry import new_registry_text
 
     workspace = Workspace(Path(directory).expanduser().absolute())
+    if not allow_nested and not workspace.smb_dir.is_dir():
+        outer = enclosing_workspace(workspace.root)
+        if outer is not None:
+            raise UsageError(f"{workspace.root} is inside the workspace {outer.root}; nothing was created "
+                             f"(smb commands run here use {outer.root}; smb init --force makes a nested one)")
     created: list[str] = []
     folders = (workspace.smb_dir, workspace.batches, workspace.designs, workspace.runs, workspace.backups,
                workspace.tmp, workspace.design_cache, workspace.sites, workspace.logs)

@@ -101,6 +101,20 @@ def test_a_note_with_terminal_escapes_is_never_stored_raw(workspace: Workspace, 
     assert smb("set-status", names[2], "--status", "I").returncode == 0  # still parses cleanly
 
 
+def test_a_runner_note_with_nul_and_lone_surrogates_is_stored_clean(workspace: Workspace, smb):
+    """Issue 22: an agent's message holding NUL (grep: "binary file matches") or a lone surrogate (it
+    cannot be encoded at all) is the runner's note: NUL is escaped and reads back, the surrogate
+    becomes U+FFFD, and the registry stays text every command reads."""
+    names = write_registry(workspace, 2, status="D")
+    with Store(workspace).transaction(actor="runner") as txn:
+        txn.set_status(txn.row(names[0]), "X", note="agent: \x00 end \ud800 \udfff bye")
+    data = workspace.registry.read_bytes()
+    assert b"\x00" not in data and "\ufffd".encode() in data, data
+    assert parse(data.decode("utf-8")).row(names[0]).get("note") == "agent: \x00 end \ufffd \ufffd bye"
+    proc = smb("list-sites", "--status", "X", "--format", "table")
+    assert proc.returncode == 0 and names[0] in proc.stdout, proc.stderr
+
+
 def test_a_registry_damaged_by_a_raw_break_reads_whole_and_heals(workspace: Workspace, smb):
     """Older smb wrote CR, U+2028... raw into a note: every row must still be there, and writable."""
     names = write_registry(workspace, 4, status="D")

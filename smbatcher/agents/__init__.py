@@ -81,10 +81,12 @@ def check_agent(command: str, path: str | None = None) -> list[str]:
 def prompt_template(prompts_dir: Path, phase: str) -> Template:
     """``.smbatcher/prompts/<phase>.md`` when present (``$domain``, ``$brief``, ... placeholders),
     else the built-in template. A run reads it once, not once per agent."""
+    from ..fs import read_text
+
     custom = prompts_dir / f"{phase}.md"
     shown = f".smbatcher/prompts/{phase}.md"
     try:
-        text = custom.read_text(encoding="utf-8")
+        text = read_text(custom, shown)  # a FIFO in its place is refused, never waited on (issue 22)
     except FileNotFoundError:
         text = DESIGN_TEMPLATE if phase == "design" else IMPLEMENT_TEMPLATE
     except UnicodeDecodeError as exc:

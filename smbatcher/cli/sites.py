@@ -15,7 +15,8 @@ from .common import BatchOpt, Globals, command
 
 def register(app: typer.Typer) -> None:
     @command(app, "init", json=False)
-    def init_cmd(g: Globals, directory: Annotated[Path, typer.Argument(help="Folder to make a workspace of.")] = Path(".")) -> int:
+    def init_cmd(g: Globals, directory: Annotated[Path, typer.Argument(help="Folder to make a workspace of.")] = Path("."),
+                 force: Annotated[bool, typer.Option("--force", help="Make it even inside another workspace.")] = False) -> int:
         """Create a workspace (never overwrites an existing registry)."""
         from ..config import load_settings
         from ..workspace import create_workspace
@@ -23,7 +24,7 @@ def register(app: typer.Typer) -> None:
         ui = g.ui()
         if g.root is not None and directory == Path("."):
             directory = g.root  # `smb --root DIR init` means the same as `smb init DIR`
-        workspace, created = create_workspace(directory)
+        workspace, created = create_workspace(directory, allow_nested=force)
         load_settings(workspace.config_file)
         if created:
             ui.info(f"initialised workspace {workspace.root}: created {', '.join(created)}")

@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Iterator
 
 from .. import events as event_log
-from .. import holds
+from .. import holds, jsonfiles
+from ..errors import WrongKind
+from ..fs import read_text
 from ..runs import RunRecord
 from ..workspace import Workspace
 from .eventlog import EventDigest, EventReader
@@ -101,10 +103,10 @@ class Sources:
             if cached is not None and key is not None and cached[0] == key:
                 return cached[1]  # another thread parsed it while this one waited
             try:
-                raw = path.read_text(encoding="utf-8")
+                raw = read_text(path, self.workspace.rel(path))  # a FIFO is refused, never waited on
             except FileNotFoundError:
                 snapshot = RegistrySnapshot(error=f"no registry at {self.workspace.rel(path)}")
-            except (OSError, UnicodeDecodeError) as exc:
+            except (OSError, UnicodeDecodeError, WrongKind) as exc:
                 snapshot = RegistrySnapshot(error=f"cannot read {self.workspace.rel(path)}: {exc}")
             else:
                 snapshot = snapshot_of(raw, cached[1] if cached is not None else None)
@@ -186,7 +188,7 @@ class Sources:
             if cached is not None and cached[0] == key:
                 return cached[1]
         try:
-            data = json.loads(path.read_bytes())
+            data = jsonfiles.loads(path.read_bytes())  # lone surrogates -> U+FFFD (issue 22: a 500 before)
         except (OSError, ValueError):
             return None  # torn, foreign or gone: not this time
         with self._files_lock:

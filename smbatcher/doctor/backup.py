@@ -13,7 +13,7 @@ import time
 
 from ..errors import DiskFull, SmbError
 from ..errors import os_error
-from ..fs import NotDurable, atomic_write
+from ..fs import NotDurable, atomic_write, read_bytes
 from ..units import compact_stamp
 from .base import DoctorContext
 
@@ -27,9 +27,11 @@ def backup_registry(ctx: DoctorContext) -> str | None:
     workspace = ctx.workspace
     source = workspace.registry
     try:
-        data = source.read_bytes()
+        data = read_bytes(source, workspace.rel(source))  # a FIFO in its place: refused, never waited on
     except FileNotFoundError:
         return None
+    except SmbError as exc:
+        raise BackupFailed(exc.message) from None
     except OSError as exc:
         raise BackupFailed(os_error(exc, workspace.rel(source), "read").message) from None
     # The microseconds keep two doctor runs in one second from writing the same name.

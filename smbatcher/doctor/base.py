@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..config import Settings
+from ..errors import WrongKind
+from ..fs import read_bytes
 from ..registry import Registry, parse
 from ..store import Store
 from ..workspace import Workspace
@@ -86,8 +88,8 @@ class DoctorContext:
         if self._registry is None:
             try:
                 # Bytes, not text mode: a CRLF registry must be seen with its own line endings.
-                self._registry = parse(self.workspace.registry.read_bytes().decode("utf-8"))
-            except (OSError, UnicodeDecodeError):
+                self._registry = parse(read_bytes(self.workspace.registry).decode("utf-8"))
+            except (OSError, UnicodeDecodeError, WrongKind):
                 self._registry = parse("")
         return self._registry
 

@@ -27,11 +27,12 @@ from .output import output_problem
 def read_brief(workspace: Workspace, batch: str) -> str:
     """The batch's brief from its manifest ("" without one); unreadable refuses the run, before any claim."""
     from ..errors import UsageError
+    from ..fs import read_text
     from ..manifest import parse_manifest
 
     path = workspace.manifest(batch)
     try:
-        return parse_manifest(path.read_text(encoding="utf-8")).brief
+        return parse_manifest(read_text(path, workspace.rel(path))).brief  # read_text: no FIFO wait
     except FileNotFoundError:
         return ""
     except UnicodeDecodeError as exc:
