@@ -63,6 +63,12 @@ def _executor_kind(value, key: str) -> str:
     return value
 
 
+def _sandbox(value, key: str) -> str:
+    if value not in ("auto", "on", "off"):
+        raise UsageError(f"{key}: want \"auto\", \"on\" or \"off\", got {str(value)[:40]!r}")
+    return value
+
+
 def _scheduler(value, key: str) -> str:
     if not isinstance(value, str) or (value and not re.fullmatch(r"(tcp|tls|inproc|ws|wss)://\S+", value)):
         raise UsageError(f"{key}: want an address such as \"tcp://host:8786\", got {str(value)[:60]!r}")
@@ -116,6 +122,7 @@ class AgentSettings:
     max_cost_total: float | None = None  # dollars per run: launching stops when reached
     max_cost_per_site: float | None = None  # dollars per site in a run: the site is parked
     quota_budget: float = 1.0  # hold once the agent reports this share of its quota used
+    sandbox: str = "auto"  # issue 22: see jail.py
 
 
 @dataclass(frozen=True)
@@ -177,6 +184,7 @@ _VALIDATORS = {
         "max_cost_total": parse_money,
         "max_cost_per_site": parse_money,
         "quota_budget": _fraction,
+        "sandbox": _sandbox,
     },
     "doctor": {
         "disk_warn": parse_size,

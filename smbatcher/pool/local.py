@@ -16,7 +16,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from .. import proc
+from .. import jail, proc
 from ..fs import open_append
 from .executor import Ended, Job, Running
 
@@ -88,8 +88,8 @@ class LocalExecutor:
             log = open_append(job.log_path)
             try:
                 os.write(log, job.header)
-                popen = proc.spawn(job.argv, cwd=job.cwd, env=job.env, stdin=stdin, stdout=log,
-                                   executable=job.executable)
+                argv, executable = jail.confine(job.argv, job.executable, cwd=job.cwd, env=job.env)  # issue 22
+                popen = proc.spawn(argv, cwd=job.cwd, env=job.env, stdin=stdin, stdout=log, executable=executable)
             finally:
                 os.close(log)
         process = _Process(job=job, popen=popen, deadline=now + job.timeout)

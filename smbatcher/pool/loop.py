@@ -18,7 +18,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from .. import holds
+from .. import holds, jail
 from ..errors import EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM, RegistryInvalid, SmbError, UsageError
 from ..fs import open_append
 from ..lifecycle import PARKED, RANK, UNCLAIM
@@ -127,6 +127,7 @@ class Pool:
         brief = self._read_brief()
         base_env = dict(os.environ)
         base_env.pop("SMB_BG_CHILD", None)
+        base_env[jail.ENV], jail_warning = self.options.sandbox, jail.check(self.options.sandbox)  # issue 22
         self.launcher = Launcher(self.workspace, self.phase, self.options.batch, self.run_id, self.spec, template,
                                  brief, self.options.timeout, self.options.grace, self.staging_root, base_env)
         self.record = RunRecord(run_id=self.run_id, pid=os.getpid(), create_time=own_create_time(),
@@ -150,6 +151,8 @@ class Pool:
             self.reporter.start(run_id=self.run_id, phase=self.phase.name, batch=self.options.batch,
                                 wave=self.options.wave, total=len(self.queue), max_agents=self.options.max_agents,
                                 agent=self.options.agent, pid=self.record.pid)
+            if jail_warning:
+                self.reporter.line(jail_warning)
             for domain, reason in selection.skipped:
                 self.reporter.line(f"SKIP {domain} {reason}")
             self._loop(result)

@@ -56,6 +56,7 @@ class RunOptions:
     notify: str = ""
     executor: str = "local"
     scheduler: str = ""
+    sandbox: str = "auto"  # issue 22: jail.py
 
 
 # Bounds that catch typos before they become a run: 10,000 agents or 5000-digit waves are not plans.
@@ -92,5 +93,5 @@ def build_options(settings: Settings, phase_name: str, flags: RunFlags, run_id: 
                         "--halt" if flags.halt is not None else "agents.halt"),
         max_hold=agents.max_hold, max_cost_total=agents.max_cost_total, max_cost_per_site=agents.max_cost_per_site,
         quota_budget=agents.quota_budget, notify=settings.notify.command,
-        executor=executor, scheduler=scheduler,
+        executor=executor, scheduler=scheduler, sandbox=agents.sandbox,
     )
