@@ -242,6 +242,8 @@ def load_settings(config_file: Path, environ: dict | None = None) -> Settings:
         settings = replace(
             settings, registry=replace(settings.registry, lock_timeout=parse_duration(lock_env, "SMB_LOCK_TIMEOUT"))
         )
+    if environ.get("SMB_SANDBOX"):  # issue 22: like SMB_LOCK_TIMEOUT, the variable wins over the file
+        settings = replace(settings, agents=replace(settings.agents, sandbox=_sandbox(environ["SMB_SANDBOX"], "SMB_SANDBOX")))
     return settings
 
 

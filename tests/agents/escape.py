@@ -28,7 +28,8 @@ def attempt(label, path, mode="w", text="hacked\n"):
 sys.stdin.read()
 attempt("site", f"{root}/sites/good.dev-v1/index.html")
 attempt("new-site", f"{root}/sites/evil.dev-v1")
-attempt("registry", f"{root}/.smbatcher/REGISTRY.md", "a", "| evil.dev | 001 | Q |  | 0 |  |  |\n")
+if not os.environ.get("ESCAPE_SPARE_REGISTRY"):  # unjailed, a torn registry would stop the run's own writes
+    attempt("registry", f"{root}/.smbatcher/REGISTRY.md", "a", "| evil.dev | 001 | Q |  | 0 |  |  |\n")
 attempt("config", f"{root}/.smbatcher/config.toml")
 attempt("runs", f"{root}/.smbatcher/runs/evil.json")
 for other in glob.glob(f"{root}/.smbatcher/tmp/*/*") + glob.glob(f"{root}/.smbatcher/tmp/*"):
@@ -45,6 +46,7 @@ if os.environ["SMB_PHASE"] == "implement":
     os.makedirs(output, exist_ok=True)
     with open(f"{output}/index.html", "w") as handle:
         handle.write(f"<!doctype html><title>{os.environ['SMB_DOMAIN']}</title><h1>ok</h1>\n")
+        handle.write("<p>" + "A small site built inside its own folder, and nowhere else. " * 5 + "</p>\n")
 else:
     with open(output, "w") as handle:
         handle.write(f"# Design for {os.environ['SMB_DOMAIN']}\n")

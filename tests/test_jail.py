@@ -1,0 +1,128 @@
+"""The jail (issue 22): a hostile agent changes nothing outside its own folder; auto/on without bwrap.
+
+Real processes and the real bubblewrap: skipped where bwrap cannot start a sandbox.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from smbatcher import jail
+from support.agents import BIN, agent_cmd, tagged
+from support.cli import assert_one_line_error, explain, run_smb, smb_env
+from support.workspaces import make_workspace, write_config
+
+pytestmark = pytest.mark.skipif(jail.probe() is None, reason="bubblewrap (bwrap) cannot start a sandbox here")
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _hostile_workspace(root: Path, sandbox: str):
+    ws = make_workspace(root, {"001": [("good.dev", "Q")],
+                               "002": [("evil1.dev", "D"), ("evil2.dev", "D"), ("evil3.dev", "D")]})
+    write_config(ws, implement=agent_cmd("escape"), max_agents=3, sandbox=sandbox)
+    other = ws.smb_dir / "tmp" / "other-run" / "x.dev-implement-1"  # a live agent's folder of another run
+    other.mkdir(parents=True)
+    (other / "keep.txt").write_text("theirs\n")
+    return ws, other
+
+
+def test_hostile_agent_changes_nothing_outside_its_folder_and_still_builds_its_site(workspace_root):
+    ws, other = _hostile_workspace(workspace_root, "on")
+    good, config, theirs = _snapshot(ws.site_dir("good.dev")), ws.config_file.read_bytes(), _snapshot(other)
+    good_row = next(line for line in ws.registry.read_text().splitlines() if "good.dev" in line)
+    escaped = Path(f"/tmp/smb-jail-escape-{uuid.uuid4().hex}")
+    result = run_smb(ws, "implement", "--batch", "002", env=smb_env(SMB_SANDBOX=None, ESCAPE_TMP=str(escaped)))
+    assert result.returncode == 0, explain(result)
+    log = (ws.logs / "sites" / "evil1.dev" / "implement-1.log").read_text()
+    assert "blocked registry" in log and "blocked config" in log, log  # it did try
+    assert "WROTE registry" not in log and "WROTE config" not in log, log
+    assert _snapshot(ws.site_dir("good.dev")) == good
+    assert ws.config_file.read_bytes() == config
+    assert _snapshot(other) == theirs
+    assert not escaped.exists()
+    assert not (ws.runs / "evil.json").exists()
+    assert not ws.site_dir("evil.dev").exists()
+    registry = ws.registry.read_text()
+    assert "evil.dev " not in registry and good_row in registry.splitlines(), registry
+    for domain in ("evil1.dev", "evil2.dev", "evil3.dev"):  # its own work is done and promoted
+        assert (ws.site_dir(domain) / "index.html").is_file(), domain
+
+
+def test_without_the_jail_the_same_agent_does_the_damage(workspace_root):
+    """The control: what the test above guards against really happens with sandbox = "off"."""
+    ws, other = _hostile_workspace(workspace_root, "off")
+    result = run_smb(ws, "implement", "--batch", "002", env=smb_env(SMB_SANDBOX=None, ESCAPE_SPARE_REGISTRY="1"),
+                     timeout=60)
+    assert result.returncode == 0, explain(result)
+    assert (ws.site_dir("good.dev") / "index.html").read_text() == "hacked\n"
+    assert (other / "evil.txt").exists()
+
+
+def _no_bwrap_env(**extra):
+    return smb_env(SMB_SANDBOX=None, PATH=BIN, **extra)  # the venv's python only: no bwrap on PATH
+
+
+def test_auto_without_bwrap_warns_once_and_runs(workspace_root):
+    ws = make_workspace(workspace_root, {"001": [("a.dev", "D"), ("b.dev", "D")]})
+    write_config(ws, implement=agent_cmd("succeed"), sandbox="auto")
+    result = run_smb(ws, "implement", "--batch", "001", env=_no_bwrap_env())
+    assert result.returncode == 0, explain(result)
+    assert result.stdout.count("without a jail: bwrap (bubblewrap) not found") == 1, explain(result)
+    assert (ws.site_dir("a.dev") / "index.html").is_file()
+
+
+def test_on_without_bwrap_refuses_with_one_line_and_writes_nothing(workspace_root):
+    ws = make_workspace(workspace_root, {"001": [("a.dev", "D")]})
+    write_config(ws, implement=agent_cmd("succeed"), sandbox="on")
+    before = ws.registry.read_bytes()
+    line = assert_one_line_error(run_smb(ws, "implement", "--batch", "001", env=_no_bwrap_env()), 2)
+    assert "sandbox" in line and "bwrap" in line, line
+    assert ws.registry.read_bytes() == before
+    assert not list(ws.runs.glob("*.json")) if ws.runs.exists() else True
+    assert not ws.site_dir("a.dev").exists()
+
+
+def test_bad_sandbox_value_is_refused_naming_the_key(workspace_root):
+    ws = make_workspace(workspace_root, {"001": [("a.dev", "D")]})
+    write_config(ws, sandbox="maybe")
+    line = assert_one_line_error(run_smb(ws, "implement", "--batch", "001", env=smb_env(SMB_SANDBOX=None)), 2)
+    assert "agents.sandbox" in line, line
+
+
+def test_a_jailed_agent_killed_at_timeout_leaves_no_process(workspace_root):
+    tag = uuid.uuid4().hex
+    ws = make_workspace(workspace_root, {"001": [("a.dev", "D")]})
+    write_config(ws, implement=agent_cmd("grandchildren"), grace="0.5s", sandbox="on")
+    result = run_smb(ws, "implement", "--batch", "001", "--timeout", "2s", "--retries", "0",
+                     env=smb_env(SMB_SANDBOX=None, FAKE_TAG=tag))
+    assert result.returncode == 1, explain(result)
+    assert "timeout a.dev after 2s" in result.stdout, explain(result)
+    assert tagged(tag) == [], [p.cmdline() for p in tagged(tag)]  # bwrap, the agent, its escaped family
+
+
+def test_the_builtin_agent_runs_jailed_end_to_end(workspace_root):
+    ws = make_workspace(workspace_root, {"001": [("a.dev", "-"), ("b.dev", "-")]})
+    ws.config_file.write_text('[agents]\nsandbox = "on"\n\n[doctor]\ndisk_critical = "0"\n')
+    result = run_smb(ws, "run", "--batch", "001", env=smb_env(SMB_SANDBOX=None))
+    assert result.returncode == 0, explain(result)
+    assert (ws.site_dir("a.dev") / "index.html").is_file() and ws.design_file("b.dev").is_file()
+
+
+def test_wrap_gives_a_jail_where_only_cwd_is_writable(tmp_path):
+    import subprocess
+
+    mine, theirs = tmp_path / "mine", tmp_path / "theirs"
+    mine.mkdir(), theirs.mkdir()
+    script = "open('ok', 'w').write('1')\ntry:\n    open('../theirs/no', 'w')\nexcept OSError as e:\n    print(e.errno)"
+    argv = jail.wrap(["python3", "-c", script], cwd=mine, readable=[tmp_path, BIN], bwrap=jail.probe())
+    done = subprocess.run(argv, cwd=mine, capture_output=True, text=True, timeout=30,
+                          env=smb_env(PATH=BIN + ":/usr/bin:/bin"))
+    assert done.returncode == 0, done.stderr
+    assert (mine / "ok").read_text() == "1" and not (theirs / "no").exists()
+    assert done.stdout.strip() == "30"  # EROFS
