@@ -126,3 +126,19 @@ def test_wrap_gives_a_jail_where_only_cwd_is_writable(tmp_path):
     assert done.returncode == 0, done.stderr
     assert (mine / "ok").read_text() == "1" and not (theirs / "no").exists()
     assert done.stdout.strip() == "30"  # EROFS
+
+
+def test_the_real_claude_cli_builds_a_site_inside_the_jail(claude_cli, claude_mock, workspace, tmp_path):
+    """The CLI reaches the (mock) API and writes its CLAUDE_CONFIG_DIR in its staging folder, jailed."""
+    from support.claude import claude_env, run_smb_in
+    from support.workspaces import make_sites
+
+    names = make_sites(workspace, 2, implement="claude", max_agents=2, sandbox="on")
+    mock = claude_mock("ok")
+    env = claude_env(mock, claude_cli, tmp_path / "home", auth="apikey", base=smb_env(SMB_SANDBOX=None),
+                     extra={"CLAUDE_CODE_MAX_RETRIES": "1", "API_TIMEOUT_MS": "3000"})
+    result = run_smb_in(mock, workspace, "implement", "--batch", "001", "--agent", "claude", env=env)
+    assert result.returncode == 0, explain(result)
+    for name in names:
+        assert "Hello from the mock model" in (workspace.site_dir(name) / "index.html").read_text()
+    assert len(mock.requests()) == 4
