@@ -142,3 +142,12 @@ def test_the_real_claude_cli_builds_a_site_inside_the_jail(claude_cli, claude_mo
     for name in names:
         assert "Hello from the mock model" in (workspace.site_dir(name) / "index.html").read_text()
     assert len(mock.requests()) == 4
+
+
+@pytest.mark.parametrize("mode, code", [("auto", 0), ("on", 1)])
+def test_doctor_environment_says_when_agents_would_run_without_a_jail(workspace_root, mode, code):
+    ws = make_workspace(workspace_root, {"001": [("a.dev", "D")]})
+    ws.config_file.write_text(f'[agents]\nsandbox = "{mode}"\n')
+    result = run_smb(ws, "doctor", "--scenario", "environment", "--json", env=_no_bwrap_env())
+    assert result.returncode == code, explain(result)
+    assert "agents run without a jail: bwrap (bubblewrap) not found on PATH" in result.stdout, explain(result)
