@@ -34,6 +34,7 @@ its own paths, exactly as this machine does.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -135,8 +136,16 @@ def confine(argv: list[str], executable: str | None, *, cwd, env: dict[str, str]
     root = env.get("SMB_ROOT", "")
     hidden = [p for p in (f"{root}/.smbatcher/tmp", f"{root}/sites") if root and os.path.isdir(p)]
     cwd = os.fspath(cwd)  # often inside a hidden folder: bound back, bwrap makes its mount point in the tmpfs
-    program = executable or argv[0]
-    readable = [root, cwd, env.get("HOME", ""), os.path.realpath(shutil.which(program, path=env.get("PATH")) or program)]
-    readable += [p for p in env.get("PATH", "").split(os.pathsep) if p]
+    program, readable = _program(executable or argv[0], root, env.get("PATH", ""), env.get("HOME", ""))
+    return wrap([program, *argv[1:]], cwd=cwd, hidden=hidden, readable=[*readable, cwd], bwrap=bwrap), bwrap
+
+
+@functools.lru_cache(maxsize=64)
+def _program(program: str, root: str, path: str, home: str) -> tuple[str, tuple[str, ...]]:
+    """The agent's program and what it must read under /tmp: the same for every agent of a run, worked
+    out once (the launch path runs once per agent, bench/dispatch.py)."""
+    found = shutil.which(program, path=path) if "/" not in program else None
+    found = found if found and os.path.isabs(found) else program  # "./agent" stays the cwd's, as unjailed
+    readable = [root, home, os.path.realpath(found), *path.split(os.pathsep)]
     readable += [sys.prefix, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]  # the builtin agent
-    return wrap([program, *argv[1:]], cwd=cwd, hidden=hidden, readable=[p for p in readable if p], bwrap=bwrap), bwrap
+    return found, tuple(_under_tmp(p for p in readable if p))
