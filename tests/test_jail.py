@@ -5,6 +5,7 @@ Real processes and the real bubblewrap: skipped where bwrap cannot start a sandb
 
 from __future__ import annotations
 
+import os
 import uuid
 from pathlib import Path
 
@@ -151,3 +152,38 @@ def test_doctor_environment_says_when_agents_would_run_without_a_jail(workspace_
     result = run_smb(ws, "doctor", "--scenario", "environment", "--json", env=_no_bwrap_env())
     assert result.returncode == code, explain(result)
     assert "agents run without a jail: bwrap (bubblewrap) not found on PATH" in result.stdout, explain(result)
+
+
+def test_agents_on_a_dask_worker_are_jailed_too(workspace_root, monkeypatch):
+    """The worker's sidecar starts agents through the same LocalExecutor: the mode travels in the job."""
+    pytest.importorskip("distributed")
+    from distributed import LocalCluster
+
+    from smbatcher.config import load_settings
+    from smbatcher.pool import RunFlags, run_phase
+    from smbatcher.pool.dask import DaskExecutor
+    from smbatcher.store import Store
+    from smbatcher.ui import UI
+
+    ws, other = _hostile_workspace(workspace_root, "on")
+    good, theirs = _snapshot(ws.site_dir("good.dev")), _snapshot(other)
+    monkeypatch.delenv("SMB_SANDBOX")  # the config's "on"
+    monkeypatch.setenv("PATH", BIN + ":" + os.environ["PATH"])  # the workers' python3
+    for name in ("MALLOC_TRIM_THRESHOLD_", "MKL_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                 "PYTHONHASHSEED", "__DASK_PARENT_PID"):  # what LocalCluster sets in this process: put back after
+        monkeypatch.setenv(name, os.environ.get(name, ""))
+        if not os.environ[name]:
+            monkeypatch.delenv(name)
+    cluster = LocalCluster(processes=True, n_workers=1, threads_per_worker=1, resources={"AGENT": 3},
+                           dashboard_address=None, host="127.0.0.1", silence_logs=50)
+    try:
+        settings = load_settings(ws.config_file)
+        result = run_phase(UI(quiet=True), ws, settings, Store(ws, 30), "implement", RunFlags(batch="002"),
+                           executor=DaskExecutor(cluster.scheduler_address))
+    finally:
+        cluster.close(timeout=10)
+    assert (result.exit_code, result.ok) == (0, 3), [o.error for o in result.outcomes]
+    log = (ws.logs / "sites" / "evil1.dev" / "implement-1.log").read_text()
+    assert "blocked registry" in log and "WROTE registry" not in log, log
+    assert _snapshot(ws.site_dir("good.dev")) == good and _snapshot(other) == theirs
+    assert "evil.dev " not in ws.registry.read_text()
