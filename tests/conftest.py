@@ -55,8 +55,6 @@ def workspace_root(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fix
         isolation.setenv("COLUMNS", "120")
         for name in [name for name in os.environ if name.startswith("SMB_")]:
             isolation.delenv(name)  # every one: SMB_ROOT, SMB_LOCK_TIMEOUT, the agent protocol's, new ones
-        # Fake agents write their markers outside their folder: no jail but in tests/test_jail.py (issue 22).
-        isolation.setenv("SMB_SANDBOX", "off")
         before = dict(os.environ)
         yield root
         leaks = environment_changes(before, dict(os.environ))

@@ -167,7 +167,6 @@ def test_agents_on_a_dask_worker_are_jailed_too(workspace_root, monkeypatch):
 
     ws, other = _hostile_workspace(workspace_root, "on")
     good, theirs = _snapshot(ws.site_dir("good.dev")), _snapshot(other)
-    monkeypatch.delenv("SMB_SANDBOX")  # the config's "on"
     monkeypatch.setenv("PATH", BIN + ":" + os.environ["PATH"])  # the workers' python3
     for name in ("MALLOC_TRIM_THRESHOLD_", "MKL_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                  "PYTHONHASHSEED", "__DASK_PARENT_PID"):  # what LocalCluster sets in this process: put back after
