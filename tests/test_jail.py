@@ -6,6 +6,9 @@ Real processes and the real bubblewrap: skipped where bwrap cannot start a sandb
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -116,8 +119,6 @@ def test_the_builtin_agent_runs_jailed_end_to_end(workspace_root):
 
 
 def test_wrap_gives_a_jail_where_only_cwd_is_writable(tmp_path):
-    import subprocess
-
     mine, theirs = tmp_path / "mine", tmp_path / "theirs"
     mine.mkdir(), theirs.mkdir()
     script = "open('ok', 'w').write('1')\ntry:\n    open('../theirs/no', 'w')\nexcept OSError as e:\n    print(e.errno)"
@@ -186,3 +187,29 @@ def test_agents_on_a_dask_worker_are_jailed_too(workspace_root, monkeypatch):
     assert "blocked registry" in log and "WROTE registry" not in log, log
     assert _snapshot(ws.site_dir("good.dev")) == good and _snapshot(other) == theirs
     assert "evil.dev " not in ws.registry.read_text()
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root to become another user")
+def test_the_jail_works_for_an_operator_who_is_not_root(tmp_path):
+    """Unprivileged, bwrap makes a user namespace: the same jail, for a user who is not root (nobody here)."""
+    tmp_path = tmp_path / "open"  # pytest's own folders are root's alone (0700): nobody could not reach these
+    tmp_path.mkdir()
+    modes = {folder: folder.stat().st_mode for folder in list(tmp_path.parents)[:-2]}  # /tmp/pytest-of-root/..
+    try:
+        for folder, mode in modes.items():
+            folder.chmod(mode | 0o011)  # searchable for the test's user, for the test's length
+        mine, theirs = tmp_path / "mine", tmp_path / "theirs"
+        for folder in (mine, theirs):
+            folder.mkdir()
+            os.chown(folder, 65534, 65534)
+        tmp_path.chmod(0o755)
+        script = "open('ok', 'w').write('1')\ntry:\n    open('../theirs/no', 'w')\nexcept OSError as e:\n    print(e.errno)"
+        argv = jail.wrap(["python3", "-I", "-c", script], cwd=mine, readable=[tmp_path], bwrap=jail.probe())
+        done = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv], cwd=mine,
+                              capture_output=True, text=True, timeout=30, env={"PATH": "/usr/bin:/bin"})
+    finally:
+        for folder, mode in modes.items():
+            folder.chmod(mode)
+    assert done.returncode == 0, done.stderr
+    assert (mine / "ok").read_text() == "1" and not (theirs / "no").exists()
+    assert done.stdout.strip() == "30"  # EROFS, though nobody owns ../theirs
