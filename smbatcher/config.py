@@ -271,6 +271,9 @@ max_hold = "12h"
 # max_cost_total = 25.0
 # max_cost_per_site = 2.0
 quota_budget = 1.0
+# Each agent in a bubblewrap jail (issue 22): it writes only its own staging folder. "auto" jails
+# where bwrap works (else warns), "on" refuses to run without it, "off" never jails. Also $SMB_SANDBOX.
+sandbox = "auto"
 
 [doctor]
 disk_warn = "1GB"
