@@ -8,6 +8,10 @@ logs each agent, verifies and moves every result into sites/ and writes the
 registry back; GNU parallel's --joblog is the fair comparison (a durable record
 per job). Target (issue 3): smb <= 0.5 x GNU parallel.
 
+smb runs twice per round, side by side: without the jail (SMB_SANDBOX=off) and with every agent
+inside bubblewrap (SMB_SANDBOX=on, issue 22; skipped where bwrap does not work). Target: jailed
+<= 1.0 x GNU parallel, unjailed still <= 0.5 x.
+
     python bench/dispatch.py [--sites 1000] [--jobs 25] [--rounds 3] [--baseline-tree DIR] [--keep]
 
 With --baseline-tree DIR (a folder holding another copy of the `smbatcher` package, e.g. a
@@ -28,6 +32,7 @@ import time
 from pathlib import Path
 
 AGENT = """sh -c 'echo ok > "$SMB_OUTPUT/index.html"'"""
+JAILED = "smb implement, jailed"
 
 
 def make_workspace(root: Path, count: int, jobs: int) -> list[str]:
@@ -83,7 +88,10 @@ def run_round(base: Path, args, env: dict, baselines: dict[str, dict] | None = N
     results: dict[str, float] = {}
 
     # 1. smb (the whole command: interpreter start-up, claims, agents, verification, registry writes).
-    trees = [("smb implement", env, base / "ws")] + [
+    trees = [("smb implement", {**env, "SMB_SANDBOX": "off"}, base / "ws")]
+    if args.jail:
+        trees.append((JAILED, {**env, "SMB_SANDBOX": "on"}, base / "ws-jailed"))
+    trees += [
         (name, other, base / f"ws-{n}") for n, (name, other) in enumerate((baselines or {}).items())]
     for label, smb_env, folder in (trees[::-1] if flip else trees):
         if folder != base / "ws":
@@ -135,6 +143,11 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="run smb under cProfile; print the top entries")
     parser.add_argument("--baseline-tree", type=Path, help="a folder holding the smbatcher package to compare with")
     args = parser.parse_args()
+    from smbatcher import jail
+
+    args.jail = jail.probe() is not None
+    if not args.jail:
+        print(f"no jail here ({jail.why_not()}): smb timed without it only", file=sys.stderr)
     base = Path(tempfile.mkdtemp(prefix="smb-bench-dispatch-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMB_")}
     env["NO_COLOR"] = "1"
@@ -162,7 +175,7 @@ def main() -> None:
             each = ", ".join(f"{r[name]:.2f}" for r in rounds)
             print(f"  {name:<26} {seconds:7.2f} s  {args.sites / seconds:7.0f} agents/s   ({each})")
         for name in results:
-            if name not in ("smb implement", "baseline implement"):
+            if name not in ("smb implement", "baseline implement", JAILED):
                 ratios = [r["smb implement"] / r[name] for r in rounds]
                 print(f"  smb / {name:<20} {statistics.median(ratios):7.2f}   "
                       f"(rounds: {', '.join(f'{x:.2f}' for x in ratios)})")
@@ -176,6 +189,10 @@ def main() -> None:
         if "GNU parallel -j --joblog" in results:
             ratio = statistics.median(r["smb implement"] / r["GNU parallel -j --joblog"] for r in rounds)
             print(f"target smb <= 0.5 x GNU parallel: {'met' if ratio <= 0.5 else 'MISSED'} ({ratio:.2f})")
+            if JAILED in results:
+                jailed = statistics.median(r[JAILED] / r["GNU parallel -j --joblog"] for r in rounds)
+                print(f"target smb jailed <= 1.0 x GNU parallel: {'met' if jailed <= 1.0 else 'MISSED'} ({jailed:.2f}; "
+                      f"jailed / unjailed {statistics.median(r[JAILED] / r['smb implement'] for r in rounds):.2f})")
         if args.profile:
             import pstats
 

@@ -63,6 +63,12 @@ def _executor_kind(value, key: str) -> str:
     return value
 
 
+def _sandbox(value, key: str) -> str:
+    if value not in ("auto", "on", "off"):
+        raise UsageError(f"{key}: want \"auto\", \"on\" or \"off\", got {str(value)[:40]!r}")
+    return value
+
+
 def _scheduler(value, key: str) -> str:
     if not isinstance(value, str) or (value and not re.fullmatch(r"(tcp|tls|inproc|ws|wss)://\S+", value)):
         raise UsageError(f"{key}: want an address such as \"tcp://host:8786\", got {str(value)[:60]!r}")
@@ -119,6 +125,7 @@ class AgentSettings:
     stall_timeout: float | None = None  # no agent output this long: stalled (None: the preset's, 10m for claude)
     max_turns: int | None = None  # claude preset: --max-turns
     fallback_model: str = ""  # claude preset: --fallback-model
+    sandbox: str = "auto"  # issue 22: see jail.py
 
 
 @dataclass(frozen=True)
@@ -183,6 +190,7 @@ _VALIDATORS = {
         "stall_timeout": parse_duration,
         "max_turns": _positive_int,
         "fallback_model": _agent_command,
+        "sandbox": _sandbox,
     },
     "doctor": {
         "disk_warn": parse_size,
@@ -243,6 +251,8 @@ def load_settings(config_file: Path, environ: dict | None = None) -> Settings:
         settings = replace(
             settings, registry=replace(settings.registry, lock_timeout=parse_duration(lock_env, "SMB_LOCK_TIMEOUT"))
         )
+    if environ.get("SMB_SANDBOX"):  # issue 22: like SMB_LOCK_TIMEOUT, the variable wins over the file
+        settings = replace(settings, agents=replace(settings.agents, sandbox=_sandbox(environ["SMB_SANDBOX"], "SMB_SANDBOX")))
     return settings
 
 
@@ -270,6 +280,9 @@ max_hold = "12h"
 # max_cost_total = 25.0
 # max_cost_per_site = 2.0
 quota_budget = 1.0
+# Each agent in a bubblewrap jail (issue 22): it writes only its own staging folder. "auto" jails
+# where bwrap works (else warns), "on" refuses to run without it, "off" never jails. Also $SMB_SANDBOX.
+sandbox = "auto"
 
 [doctor]
 disk_warn = "1GB"

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 
-from support.cli import assert_one_line_error, explain, run_smb
+import pytest
+
+from support.cli import assert_one_line_error, explain, run_smb, smb_env
 from support.registry import rows, statuses
 from support.workspaces import make_sites
 
@@ -37,10 +40,15 @@ def test_an_agent_file_without_its_run_bit_ends_the_run_at_once_with_one_line(wo
     assert workspace.registry.read_bytes() == before
 
 
-def test_an_agent_that_exec_refuses_stops_the_run_before_anything_ran_exit_2_every_site_back(workspace):
+JAIL = pytest.param("on", marks=pytest.mark.skipif(shutil.which("bwrap") is None, reason="no bubblewrap"))
+
+
+@pytest.mark.parametrize("sandbox", ["off", JAIL])
+def test_an_agent_that_exec_refuses_stops_the_run_before_anything_ran_exit_2_every_site_back(workspace, sandbox):
+    """Jailed, bwrap's execvp would fail inside the jail with exit 1: the attempt checks the program first."""
     names = make_sites(workspace, 4)
     script(workspace, "x.sh", "#!/nonexistent/interpreter\n")  # runnable, but execve says ENOENT
-    result = run_smb(workspace, "implement", "--batch", "1", "--agent", "./x.sh")
+    result = run_smb(workspace, "implement", "--batch", "1", "--agent", "./x.sh", env=smb_env(SMB_SANDBOX=sandbox))
     line = assert_one_line_error(result, 2)
     assert f"cannot start the agent {workspace.root / 'x.sh'}" in line and "(ENOENT)" in line, line
     assert statuses(workspace) == {name: "D" for name in names}

@@ -43,8 +43,20 @@ class Environment:
         if not tmux:
             warnings.append("tmux not found: long runs need tmux, nohup or --bg to survive a closed terminal")
         finding.findings.append(f"tmux: {tmux or 'not found'}")
+        _sandbox_line(agents.sandbox, problems, warnings, finding.findings)  # issue 22
         finding.findings[:0] = problems + warnings
         fix = ("edit .smbatcher/config.toml ([agents] design/implement) or install the agent CLI" if problems
                else None if tmux else "apt-get install -y tmux")
         return finding.conclude(fail=first_of(problems), warn=warnings[0] if warnings else None,
                                 ok="agents found, workspace writable, config valid", fix=fix)
+
+
+def _sandbox_line(mode: str, problems: list, warnings: list, findings: list) -> None:
+    from .. import jail
+
+    bwrap = None if mode == "off" else jail.probe()
+    findings.append(f"agent jail: sandbox = {mode!r}, " + (f"bwrap {bwrap}" if bwrap else
+                                                            "off" if mode == "off" else jail.why_not()))
+    if mode != "off" and bwrap is None:
+        (problems if mode == "on" else warnings).append(f"agents run without a jail: {jail.why_not()}"
+                                                       + (" (sandbox = \"on\": runs refuse)" if mode == "on" else ""))

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import signal
 import subprocess
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from .. import proc
+from .. import jail, proc
 from ..fs import open_append
 from .executor import Ended, Job
 
@@ -39,7 +40,37 @@ _BOOT_TIME: list[float] = []  # [when read (monotonic), psutil.boot_time()]
 def command(job: Job) -> tuple[list[str], str | None]:
     """The argv (and the executable it names) an attempt runs: THE seam where a jail wraps the
     agent's command and where session flags are added, so that every executor gets them."""
-    return job.argv, job.executable
+    # The jail (issue 22): on a Dask worker too, with that worker's own paths and bwrap.
+    argv, executable = jail.confine(job.argv, job.executable, cwd=job.cwd, env=job.env)
+    if argv is not job.argv:
+        _check_runnable(job)
+    return argv, executable
+
+
+def _check_runnable(job: Job) -> None:
+    """Inside the jail a program that cannot be executed is bwrap's exit 1, not an OSError at spawn:
+    raise that OSError here, so a missing agent or one without its run bit still stops the run at
+    once (issue 20) instead of failing every site."""
+    program = job.executable or job.argv[0]
+    path = program if "/" in program else shutil.which(program, path=job.env.get("PATH"))
+    if path is None:
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), program)
+    if not os.path.isabs(path):
+        path = os.path.join(job.cwd, path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), program)
+    if not os.access(path, os.X_OK) or os.path.isdir(path):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), program)
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(256)
+    except OSError:
+        return
+    if head.startswith(b"#!"):  # a script: its interpreter must be there too (execve's ENOENT)
+        words = head[2:].split(b"\n", 1)[0].split()
+        interpreter = os.fsdecode(words[0]) if words else ""
+        if not interpreter or not os.access(interpreter, os.X_OK):
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), program)
 
 
 @contextmanager
@@ -275,8 +306,7 @@ def exec_failure(exc: OSError, job: Job) -> str | None:
     name = _EXEC_ERRNOS.get(exc.errno)
     if name is None or (exc.filename is not None and os.fspath(exc.filename) == os.fspath(job.cwd)):
         return None
-    argv, executable = command(job)
-    return f"cannot start the agent {executable or argv[0]}: {exc.strerror or exc} ({name})"
+    return f"cannot start the agent {job.executable or job.argv[0]}: {exc.strerror or exc} ({name})"
 
 
 # -- verdict ----------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import socket
 import time
 from dataclasses import dataclass
 
+from .. import jail
 from ..agents import classes
 from ..errors import EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, RegistryInvalid, SmbError, UsageError
 from ..lifecycle import PARKED, UNCLAIM
@@ -112,6 +113,7 @@ class Pool(Recorder):
         brief = read_brief(self.workspace, self.options.batch)
         base_env = dict(os.environ)
         base_env.pop("SMB_BG_CHILD", None)
+        base_env[jail.ENV], jail_warning = self.options.sandbox, jail.check(self.options.sandbox)  # issue 22
         self.launcher = Launcher(self.workspace, self.phase, self.options.batch, self.run_id, self.spec, template,
                                  brief, self.options.timeout, self.options.grace, self.staging_root, base_env,
                                  stall_timeout=self._stall_timeout(),
@@ -138,6 +140,8 @@ class Pool(Recorder):
             self.reporter.start(run_id=self.run_id, phase=self.phase.name, batch=self.options.batch,
                                 wave=self.options.wave, total=len(self.work.queue), max_agents=self.options.max_agents,
                                 agent=self.options.agent, pid=self.record.pid)
+            if jail_warning:
+                self.reporter.line(jail_warning)
             for domain, reason in selection.skipped:
                 self.reporter.line(f"SKIP {domain} {reason}")
             self._loop(result)

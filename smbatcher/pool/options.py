@@ -60,6 +60,7 @@ class RunOptions:
     stall_timeout: float | None = None  # None: the agent preset's default
     max_turns: int | None = None
     fallback_model: str = ""
+    sandbox: str = "auto"  # issue 22: jail.py
 
 
 # Bounds that catch typos before they become a run: 10,000 agents or 5000-digit waves are not plans.
@@ -100,4 +101,5 @@ def build_options(settings: Settings, phase_name: str, flags: RunFlags, run_id: 
         stall_timeout=(parse_duration(flags.stall_timeout, "--stall-timeout") if flags.stall_timeout is not None
                        else agents.stall_timeout),
         max_turns=agents.max_turns, fallback_model=agents.fallback_model,
+        sandbox=agents.sandbox,
     )

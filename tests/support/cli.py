@@ -24,7 +24,8 @@ def smb_env(**extra: str | None) -> dict[str, str]:
     ``extra`` sets variables; a value of None removes one (``smb_env(PATH=None)``).
     """
     env = {key: value for key, value in os.environ.items() if not key.startswith("SMB_")}
-    env.update(NO_COLOR="1", COLUMNS="120", PATH=BIN + os.pathsep + env.get("PATH", "/usr/bin:/bin"))
+    # SMB_SANDBOX=off: fake agents write markers outside their folder; tests/test_jail.py jails them.
+    env.update(NO_COLOR="1", COLUMNS="120", SMB_SANDBOX="off", PATH=BIN + os.pathsep + env.get("PATH", "/usr/bin:/bin"))
     for key, value in extra.items():
         if value is None:
             env.pop(key, None)

@@ -80,7 +80,8 @@ def write_config(ws: Workspace, **agents) -> None:
     """
     values = {"design": agent_cmd("succeed"), "implement": agent_cmd("succeed"), "max_agents": 5,
               "timeout": "60s", "grace": "1s", "max_attempts": 3, "breaker_failures": 1000,
-              "breaker_cooldown": "1s", "min_free_memory": "0"}
+              "breaker_cooldown": "1s", "min_free_memory": "0",
+              "sandbox": "off"}  # fake agents write markers outside their folder; tests/test_jail.py jails them
     values.update(agents)
     lines = ["[agents]"] + [f"{key} = {json.dumps(value)}" for key, value in values.items()]
     # A full disk must not be what stops a test's launches.
