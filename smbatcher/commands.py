@@ -135,7 +135,7 @@ def run_agents(g: Globals, name: str, *, batch: str | None = None, max_agents: i
                      scheduler=scheduler, stall_timeout=stall_timeout)
     if bg and not dry_run:
         return _background(ctx, g, name, flags)
-    if name == "run" and not dry_run:  # smb implement alone still reports "SKIP ... design missing" (exit 1)
+    if name in ("run", "implement") and not dry_run:  # a D without its design goes back to - (issue 23)
         heal_missing_designs(ctx, flags.batch)
     if name == "run":
         return _run_batch(ctx, g, flags)
@@ -143,8 +143,9 @@ def run_agents(g: Globals, name: str, *, batch: str | None = None, max_agents: i
 
 
 def heal_missing_designs(ctx: Context, batch: str) -> list[str]:
-    """``smb run``: a D site without its design goes back to - with a note before the design phase, which
-    designs it, so the run builds it instead of skipping it ("design missing") run after run (issue 23)."""
+    """A D site without its design goes back to - with a note, before ``smb run``'s design phase (which
+    then designs and builds it) or ``smb implement`` (which says so), instead of being skipped
+    ("design missing") run after run until a person moves it (issue 23)."""
     healed = []
     registry = ctx.store.read()
     suspects = [row.domain for row in registry.batch_rows(batch) if row.status == "D"

@@ -9,7 +9,7 @@ import sys
 import pytest
 from support.cli import assert_one_line_error, explain, run_smb
 from support.processes import dead_process_identity
-from support.registry import row_line, statuses
+from support.registry import rows, row_line, statuses
 from support.workspaces import make_sites, run_files
 
 from smbatcher.errors import UsageError
@@ -174,13 +174,15 @@ def test_a_wave_run_builds_only_its_wave(workspace):
     assert (workspace.root / "logs/implement-001-wave-2.log").is_file()
 
 
-def test_design_missing_is_reported_and_exit_1(workspace):
+def test_a_d_site_without_its_design_goes_back_to_new_with_a_note(workspace):
+    """Issue 23: not skipped run after run; the next design (or smb run) designs it."""
     names = make_sites(workspace, 3)
     os.remove(workspace.design_file(names[0]))
     result = run_smb(workspace, "implement", "--batch", "001")
-    assert result.returncode == 1, explain(result)
-    assert f"SKIP {names[0]} design missing" in result.stdout.splitlines()
-    assert statuses(workspace) == {names[0]: "D", names[1]: "I", names[2]: "I"}
+    assert result.returncode == 0, explain(result)
+    assert f"{names[0]}: D -> - (its design file is missing: it will be designed again)" in result.stdout + result.stderr
+    assert statuses(workspace) == {names[0]: "-", names[1]: "I", names[2]: "I"}
+    assert rows(workspace)[names[0]].get("note") == "design missing: back to -"
 
 
 def test_sites_option_unknown_or_invalid_is_exit_2(workspace):
