@@ -103,16 +103,14 @@ def set_status(g: Globals, domains: list[str], status: str, *, expect: str | Non
     if result.changed:
         ctx.autocommit(f"smb set-status {status}: {', '.join(result.changed[:5])}"
                        + (f" (+{len(result.changed) - 5})" if len(result.changed) > 5 else ""))
-    if status == "D":  # D promises a design: say so when there is none, and what happens next (issue 23)
-        for domain in result.changed:
-            if not ctx.workspace.design_file(domain).is_file():
-                ctx.ui.warn(f"{domain} has no design file ({ctx.workspace.rel(ctx.workspace.design_file(domain))}): "
-                            "the next smb run sets it back to - and designs it; smb implement skips it")
     if g.json:
         ctx.ui.json(result.as_json())
     else:
         for domain in result.changed:
-            ctx.ui.info(f"{domain} -> {status}")
+            if domain in result.no_design:
+                ctx.ui.info(f"{domain} -> - (not D: it has no design file; the next smb design or smb run designs it)")
+            else:
+                ctx.ui.info(f"{domain} -> {status}")
         for item in result.unchanged:
             reason = item.get("reason") or f"status is {item['status']}, expected {expect}"
             ctx.ui.info(f"{item['domain']} unchanged: {reason}")

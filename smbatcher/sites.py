@@ -128,9 +128,13 @@ def select_rows(registry: Registry, batch: str | None, statuses: set[str] | None
 class SetStatusResult:
     changed: list[str] = field(default_factory=list)
     unchanged: list[dict] = field(default_factory=list)
+    no_design: list[str] = field(default_factory=list)  # asked for D, set to - (issue 23)
 
     def as_json(self) -> dict:
-        return {"changed": self.changed, "unchanged": self.unchanged}
+        data = {"changed": self.changed, "unchanged": self.unchanged}
+        if self.no_design:
+            data["no_design"] = self.no_design
+        return data
 
 
 def set_status(
@@ -181,6 +185,13 @@ def set_status(
                 continue
             # Leaving X by hand is a fresh start: the parked site gets its attempts back.
             attempts = 0 if current == "X" and status != "X" else None
+            if status == "D" and not store.workspace.design_file(domain).is_file():
+                # D promises a design; without one no run would touch the site (issue 23). - is the retry it meant.
+                txn.set_status(row, "-", owner="", note=note or "set-status D: no design file, set to -",
+                               attempts=attempts)
+                result.no_design.append(domain)
+                result.changed.append(domain)
+                continue
             txn.set_status(row, status, owner="", note=note, attempts=attempts)
             result.changed.append(domain)
     return result

@@ -14,6 +14,7 @@ import pytest
 import typer
 from support.cli import assert_one_line_error
 from support.registry import assert_clean, registry_text, statuses, write_registry
+from support.workspaces import write_design
 
 from smbatcher.cli import app
 from smbatcher.registry import parse
@@ -264,6 +265,7 @@ def test_set_status_expect_refusal_exits_1(smb, workspace: Workspace):
 
 def test_set_status_from_parked_resets_attempts(smb, workspace: Workspace):
     workspace.registry.write_text(registry_text([]) + "| p.dev | 001 | X |  | 3 |  | failed |\n")
+    write_design(workspace, "p.dev")  # D promises a design (issue 23)
     assert smb("set-status", "p.dev", "--status", "D").returncode == 0
     row = parse(workspace.registry.read_text()).row("p.dev")
     assert (row.status, row.get("attempts")) == ("D", "0")
@@ -276,6 +278,8 @@ def _live_run_claim(ws: Workspace, pid: int, create_time: float, run_id: str) ->
                        phase="implement", batch="001"))
     ws.registry.write_text(registry_text(["free.dev"], status="D")
                            + f"| claimed.dev | 001 | i | {run_id} | 1 | 2026-11-21T10:02:11Z |  |\n")
+    for domain in ("free.dev", "claimed.dev"):
+        write_design(ws, domain)  # D promises a design (issue 23)
 
 
 def test_set_status_needs_force_for_a_live_claim(smb, workspace: Workspace):
@@ -312,6 +316,7 @@ def test_set_status_on_a_dead_runs_claim_needs_no_force(smb, workspace: Workspac
 
 def test_history_oldest_first(smb, workspace: Workspace):
     assert smb("add", "h.dev", "--batch", "1").returncode == 0
+    write_design(workspace, "h.dev")  # D promises a design (issue 23)
     for status in ("D", "I", "Q"):
         assert smb("set-status", "h.dev", "--status", status).returncode == 0
     data = json.loads(smb("history", "h.dev", "--json").stdout)
@@ -362,6 +367,7 @@ def test_autocommit_commits_only_registry_and_manifests(smb, workspace: Workspac
     assert "add" in _git(workspace, "log", "-1", "--format=%s")
     assert _git(workspace, "diff", "--cached", "--name-only").split() == ["other.txt"]
 
+    write_design(workspace, "a.dev")  # D promises a design (issue 23)
     assert smb("set-status", "a.dev", "--status", "D").returncode == 0
     assert _git(workspace, "show", "--name-only", "--format=", "HEAD").split() == [".smbatcher/REGISTRY.md"]
     assert int(_git(workspace, "rev-list", "--count", "HEAD")) == 3
@@ -519,6 +525,7 @@ def test_upper_case_domain_is_normalised(smb, workspace: Workspace):
     text = workspace.registry.read_text()
     assert "| upper.com |" in text and "UPPER" not in text
     assert "- upper.com" in workspace.manifest("001").read_text()
+    write_design(workspace, "upper.com")  # D promises a design (issue 23)
     assert smb("set-status", "Upper.Com", "--status", "D").returncode == 0
     assert statuses(workspace) == {"upper.com": "D"}
 

@@ -28,25 +28,23 @@ def test_a_site_parked_during_design_and_retried_as_the_tour_shows_is_built_by_t
     assert not workspace.design_file(parked).exists()
     retry = run_smb(workspace, "set-status", parked, "--status", "D", "--expect", "X")
     assert retry.returncode == 0, explain(retry)
-    assert f"{parked} has no design file" in retry.stderr and "the next smb run sets it back to -" in retry.stderr
-    assert statuses(workspace)[parked] == "D"
+    assert f"{parked} -> - (not D: it has no design file" in retry.stderr + retry.stdout
+    assert statuses(workspace)[parked] == "-"
     result = run_smb(workspace, "run", "--batch", "001", timeout=180)
     assert result.returncode == 0, explain(result)
     assert statuses(workspace) == {name: "Q" for name in names}, explain(result)
     assert "<html" in (workspace.site_dir(parked) / "index.html").read_text()
 
 
-def test_set_status_d_warns_only_for_the_site_without_its_design(workspace):
+def test_set_status_d_keeps_d_when_the_design_is_there(workspace):
     names = _batch(workspace, 2)
     workspace.design_file(names[0]).parent.mkdir(parents=True, exist_ok=True)
     workspace.design_file(names[0]).write_text("# Design\n")
     result = run_smb(workspace, "set-status", *names, "--status", "D", "--json")
     assert result.returncode == 0, explain(result)
-    assert json.loads(result.stdout) == {"changed": names, "unchanged": []}
-    assert [line for line in result.stderr.splitlines() if "no design file" in line] == [
-        line for line in result.stderr.splitlines() if names[1] in line]
-    assert names[0] not in result.stderr and names[1] in result.stderr
-    assert statuses(workspace) == {names[0]: "D", names[1]: "D"}
+    assert statuses(workspace) == {names[0]: "D", names[1]: "-"}
+    data = json.loads(result.stdout)
+    assert data["no_design"] == [names[1]] and sorted(data["changed"]) == sorted(names)
 
 
 def test_a_run_meeting_a_d_without_its_design_designs_and_builds_it(workspace):
