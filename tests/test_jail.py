@@ -110,6 +110,32 @@ def test_a_jailed_agent_killed_at_timeout_leaves_no_process(workspace_root):
     assert tagged(tag) == [], [p.cmdline() for p in tagged(tag)]  # bwrap, the agent, its escaped family
 
 
+GRACEFUL = """#!/usr/bin/env python3
+import signal, sys, time
+def bye(*_):
+    time.sleep(1.0)  # cleaning up takes a while: the grace is for this
+    print("cleaned up after SIGTERM", flush=True)
+    sys.exit(3)
+signal.signal(signal.SIGTERM, bye)
+print("working", flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_jailed_agent_gets_its_grace_at_timeout(workspace_root):
+    """SIGTERM goes to the agent, not to bwrap (which would die and take the agent with it at once)."""
+    ws = make_workspace(workspace_root, {"001": [("a.dev", "D")]})
+    agent = ws.root / "graceful.py"
+    agent.write_text(GRACEFUL)
+    agent.chmod(0o755)
+    write_config(ws, implement=str(agent), grace="20s", sandbox="on")
+    result = run_smb(ws, "implement", "--batch", "001", "--timeout", "2s", "--retries", "0",
+                     env=smb_env(SMB_SANDBOX=None))
+    assert result.returncode == 1, explain(result)
+    log = (ws.logs / "sites" / "a.dev" / "implement-1.log").read_text()
+    assert "working" in log and "cleaned up after SIGTERM" in log, log
+
+
 def test_the_builtin_agent_runs_jailed_end_to_end(workspace_root):
     ws = make_workspace(workspace_root, {"001": [("a.dev", "-"), ("b.dev", "-")]})
     ws.config_file.write_text('[agents]\nsandbox = "on"\n\n[doctor]\ndisk_critical = "0"\n')

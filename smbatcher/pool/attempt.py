@@ -66,6 +66,8 @@ def _check_runnable(job: Job) -> None:
             head = handle.read(256)
     except OSError:
         return
+    if not head.startswith((b"#!", b"\x7fELF")):  # execve's ENOEXEC; bwrap's execvp would run it under sh
+        raise OSError(errno.ENOEXEC, os.strerror(errno.ENOEXEC), program)
     if head.startswith(b"#!"):  # a script: its interpreter must be there too (execve's ENOENT)
         words = head[2:].split(b"\n", 1)[0].split()
         interpreter = os.fsdecode(words[0]) if words else ""
@@ -140,6 +142,7 @@ class Attempt:
     result_at: float | None = None
     reaped: bool = False
     stalled: bool = False
+    jailed: bool = False  # popen is bwrap, the agent its child (issue 22)
 
     @property
     def pid(self) -> int:
@@ -163,7 +166,8 @@ class Attempt:
                 os.close(log)
         # The first look at the log comes WATCH_EVERY after the start: most short agents are gone by then.
         attempt = cls(job=job, popen=popen, started=now, deadline=now + job.timeout, output_at=now,
-                      log_size=start_size + len(job.header), watched_at=now)  # the agent's bytes only
+                      log_size=start_size + len(job.header), watched_at=now,  # the agent's bytes only
+                      jailed=argv is not job.argv)
         try:
             attempt.create_time = create_time(popen.pid)
         except Exception:  # it may already have exited: the pidfd/wait path handles that
@@ -266,7 +270,12 @@ class Attempt:
 
     def terminate(self, now: float) -> None:
         self.tree = proc.descendants(self.pid)
-        proc.signal_group(self.pid, signal.SIGTERM)
+        if self.jailed:
+            # bwrap dies at SIGTERM and its --die-with-parent SIGKILLs the agent: no grace at all. So the
+            # agent's own processes get the SIGTERM; bwrap exits with them, the group is killed at grace.
+            proc.kill_processes(self.tree, signal.SIGTERM)
+        else:
+            proc.signal_group(self.pid, signal.SIGTERM)
         self.term_sent_at = now
 
     def kill(self) -> None:
@@ -278,6 +287,8 @@ class Attempt:
         if self.popen.poll() is None:
             return None
         code = self.popen.returncode
+        if self.jailed and code is not None and code > 128:
+            code = 128 - code  # bwrap reports a child killed by signal n as 128+n: as if unjailed, -n
         if self.reaped:  # judged as if it had exited: the CLI exits 1 after an error result, else 0
             code = 1 if self.stream.result.get("is_error") else 0
         return Ended(self.job.key, code, timed_out=self.timed_out, stopped=self.stopping, reaped=self.reaped,
@@ -303,6 +314,8 @@ def exec_failure(exc: OSError, job: Job) -> str | None:
     """The one line for an agent command that cannot be executed at all (missing, no run bit, not a
     program): the same for every launch, so the run's problem. None for any other launch error
     (a working folder that went away is that one launch's)."""
+    if isinstance(exc, jail.JailUnavailable):  # sandbox = "on" on a worker without bwrap: every launch
+        return str(exc)
     name = _EXEC_ERRNOS.get(exc.errno)
     if name is None or (exc.filename is not None and os.fspath(exc.filename) == os.fspath(job.cwd)):
         return None
