@@ -14,7 +14,6 @@ agent starts and the run record after, so either one means "not over yet").
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -22,6 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from .agents.stream import json_event
 from .errors import UsageError
 from .lifecycle import PHASES
 from .store import Store
@@ -189,13 +189,9 @@ class Readable:
 
     def lines(self, line: str) -> list[str]:
         stripped = line.strip()
-        if stripped.startswith("{"):
-            try:
-                obj = json.loads(stripped)
-            except ValueError:
-                obj = None
-            if isinstance(obj, dict) and isinstance(obj.get("type"), str):
-                return [printable(text) for text in self._event(obj)]
+        obj = json_event(stripped)
+        if obj is not None:
+            return [printable(text) for text in self._event(obj)]
         return [printable(line)] if stripped else []
 
     def _event(self, obj: dict) -> list[str]:

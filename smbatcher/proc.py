@@ -82,12 +82,17 @@ class Agent:
         return self.popen.pid
 
     def close(self) -> None:
-        if self.pidfd is not None:
-            try:
-                os.close(self.pidfd)
-            except OSError:
-                pass
-            self.pidfd = None
+        self.pidfd = close_pidfd(self.pidfd)
+
+
+def close_pidfd(pidfd: int | None) -> None:
+    """Close a pidfd (None: nothing to close) whatever state it is in; returns None to store back."""
+    if pidfd is not None:
+        try:
+            os.close(pidfd)
+        except OSError:
+            pass
+    return None
 
 
 def spawn(argv: list[str], *, cwd: Path, env: dict[str, str], stdin, stdout,

@@ -137,12 +137,7 @@ class UI:
             return
         text = escape_lines(text)
         if self.terminal:
-            try:
-                self.console.print(text)
-            except OSError as exc:
-                if not _reader_gone(exc):
-                    raise
-                _silence(sys.stdout)
+            self._print(text)
         else:
             from rich.text import Text
 
@@ -163,8 +158,12 @@ class UI:
             table.add_column(column, overflow="fold")
         for row in rows:
             table.add_row(*row)
+        self._print(table)
+
+    def _print(self, renderable) -> None:
+        """Rich's print to the terminal; a reader that went away silences stdout, it does not stop smb."""
         try:
-            self.console.print(table)
+            self.console.print(renderable)
         except OSError as exc:
             if not _reader_gone(exc):
                 raise

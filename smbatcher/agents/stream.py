@@ -45,6 +45,17 @@ def _tool_action(name: str, args: object) -> str:
     return name
 
 
+def json_event(text: str) -> dict | None:
+    """A stripped log line as a stream-json event (an object with a string ``type``), else None."""
+    if not text.startswith("{"):
+        return None
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return None
+    return obj if isinstance(obj, dict) and isinstance(obj.get("type"), str) else None
+
+
 class AgentStream:
     """Incremental reader of an agent's stream-json log: feed it byte chunks as the log grows.
 
@@ -138,15 +149,11 @@ class AgentStream:
         text = raw.decode("utf-8", "replace").strip()
         if not text:
             return
-        if text.startswith("{"):
-            try:
-                obj = json.loads(text)
-            except ValueError:
-                obj = None
-            if isinstance(obj, dict) and isinstance(obj.get("type"), str):
-                self.saw_json = True
-                self._object(obj)
-                return
+        obj = json_event(text)
+        if obj is not None:
+            self.saw_json = True
+            self._object(obj)
+            return
         if text.startswith(LOG_HEADER):
             self._new_run()
             self.text_lines.clear()

@@ -297,12 +297,7 @@ class Attempt:
     def release(self) -> None:
         """After the end: close the pidfd, and whatever the agent left running in its group dies
         with it (no orphan outlives its agent)."""
-        if self.pidfd is not None:
-            try:
-                os.close(self.pidfd)
-            except OSError:
-                pass
-            self.pidfd = None
+        self.pidfd = proc.close_pidfd(self.pidfd)
         proc.signal_group(self.pid, signal.SIGKILL)
         proc.kill_processes(self.tree)
 
