@@ -26,6 +26,11 @@ def _agent_command(value, key: str) -> str:
     return value
 
 
+def _count(value, key: str) -> int:
+    """A whole number from 0 (0 turns the feature off)."""
+    return _positive_int(value, key, minimum=0, maximum=100)
+
+
 def _positive_int(value, key: str, minimum: int = 1, maximum: int = 10_000) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
         raise UsageError(f"{key}: want a whole number from {minimum} to {maximum}, got {str(value)[:40]}")
@@ -126,6 +131,8 @@ class AgentSettings:
     max_turns: int | None = None  # claude preset: --max-turns
     fallback_model: str = ""  # claude preset: --fallback-model
     sandbox: str = "auto"  # issue 22: see jail.py
+    max_resumes: int = 3  # issue 21: times a site's session is continued before a fresh start
+    repair_turns: int = 2  # issue 21: turns that send finish's failures back to the agent's session
 
 
 @dataclass(frozen=True)
@@ -191,6 +198,8 @@ _VALIDATORS = {
         "max_turns": _positive_int,
         "fallback_model": _agent_command,
         "sandbox": _sandbox,
+        "max_resumes": _count,
+        "repair_turns": _count,
     },
     "doctor": {
         "disk_warn": parse_size,

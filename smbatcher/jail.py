@@ -13,8 +13,8 @@ sandbox Flatpak and Claude Code itself use on Linux), a mount namespace where
 - ``/tmp`` and ``/dev/shm`` are private, empty tmpfs (what it needs there
   under ``/tmp``, say a workspace or a CLI installed there, is bound back
   read-only);
-- ``.smbatcher/tmp`` (other agents' staging folders) and ``sites/`` (other
-  domains' sites) are hidden behind empty tmpfs.
+- ``.smbatcher/tmp`` and ``.smbatcher/sessions`` (other agents' working
+  folders) and ``sites/`` (other domains' sites) are hidden behind empty tmpfs.
 
 The network, pids and users are not unshared: agents call their API, and the
 pool's process-group kill and pid + create-time records keep working as they
@@ -134,7 +134,8 @@ def confine(argv: list[str], executable: str | None, *, cwd, env: dict[str, str]
             raise JailUnavailable(f"agents.sandbox = \"on\" but {why_not(env.get('PATH'))}")
         return argv, executable
     root = env.get("SMB_ROOT", "")
-    hidden = [p for p in (f"{root}/.smbatcher/tmp", f"{root}/sites") if root and os.path.isdir(p)]
+    hidden = [p for p in (f"{root}/.smbatcher/tmp", f"{root}/.smbatcher/sessions", f"{root}/sites")
+              if root and os.path.isdir(p)]
     cwd = os.fspath(cwd)  # often inside a hidden folder: bound back, bwrap makes its mount point in the tmpfs
     program, readable = _program(executable or argv[0], root, env.get("PATH", ""), env.get("HOME", ""))
     return wrap([program, *argv[1:]], cwd=cwd, hidden=hidden, readable=[*readable, cwd], bwrap=bwrap), bwrap

@@ -61,6 +61,8 @@ class RunOptions:
     max_turns: int | None = None
     fallback_model: str = ""
     sandbox: str = "auto"  # issue 22: jail.py
+    max_resumes: int = 3  # issue 21: sessions continued at most this often, then started fresh
+    repair_turns: int = 2  # issue 21: repair turns before promotion
 
 
 # Bounds that catch typos before they become a run: 10,000 agents or 5000-digit waves are not plans.
@@ -101,5 +103,5 @@ def build_options(settings: Settings, phase_name: str, flags: RunFlags, run_id: 
         stall_timeout=(parse_duration(flags.stall_timeout, "--stall-timeout") if flags.stall_timeout is not None
                        else agents.stall_timeout),
         max_turns=agents.max_turns, fallback_model=agents.fallback_model,
-        sandbox=agents.sandbox,
+        sandbox=agents.sandbox, max_resumes=agents.max_resumes, repair_turns=agents.repair_turns,
     )
