@@ -39,6 +39,7 @@ class AgentRecord:
     turn: int = 0
     cost_usd: float = 0.0
     worker: str = ""  # "" for a local agent; the executor's worker otherwise
+    session: str = ""  # the agent's session id (issue 21)
 
 
 # Field -> accepted types: a record of the wrong shape (valid JSON, foreign content) is not a run.
@@ -52,7 +53,7 @@ _OPTIONAL = {"wave": ((int,), None), "exit_code": ((int,), None), "log": ((str,)
              "failed": ((int,), 0), "total": ((int,), 0), "executor": ((str,), "local"),
              "cost_usd": ((int, float), 0.0), "breaker": ((dict,), {}), "halted": ((dict,), None)}
 _AGENT_OPTIONAL = {"phase": ((str,), ""), "action": ((str,), ""), "turn": ((int,), 0),
-                   "cost_usd": ((int, float), 0.0), "worker": ((str,), "")}
+                   "cost_usd": ((int, float), 0.0), "worker": ((str,), ""), "session": ((str,), "")}
 
 
 def _typed(data: dict, optional: dict) -> dict:

@@ -39,15 +39,12 @@ usage limit, an outage or a time limit). Nothing you wrote is lost: the files ar
 missing, and stop when the work is complete. Do not start over.
 """
 
-REPAIR_PROMPT = """Before publishing the site, smb checked the folder {output} the way `smb finish` will,
-and found these problems:
-
+REPAIR_PROMPT = """Fix these problems that `smb finish` found in the site before publishing it:
 {problems}
 
-Fix each of them in that folder (edit the files; do not start over and do not add new pages unless a
-link needs one), then stop.
+The site is the folder {output}. Edit its files there (do not start over, and add a page only if a link
+needs one), then stop.
 """
-
 
 @dataclass
 class Session:

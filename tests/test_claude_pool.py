@@ -51,7 +51,7 @@ def test_a_run_builds_its_sites_with_the_real_cli_and_records_the_cost(claude_cl
         assert f"OK {name} " in result.stdout and "$" in result.stdout, result.stdout
     done = [e for e in results(workspace) if e.get("to") == "I"]
     assert sorted(e["domain"] for e in done) == names
-    assert all(e["class"] == "ok" and e["cost_usd"] > 0 and e["turns"] == 2 and e["session_id"]
+    assert all(e["class"] == "ok" and e["cost_usd"] > 0 and e["turns"] == 2 and e["session"]
                and e["message"] == "done" for e in done), done
     (record,) = run_files(workspace)
     assert record["cost_usd"] == pytest.approx(sum(e["cost_usd"] for e in done))

@@ -21,6 +21,9 @@ counting rules (``pool/rules.py``) say what each one does to the site and the ru
                     never opens the breaker and never halts the run.
 - ``halted``        the run halted (issue 11): what its agents did after is not the sites' fault.
 - ``stopped``       stopped on request (a signal, ``smb stop``): the site goes back, nothing counted.
+- ``resume-failed`` a kept session could not be continued (its transcript unreadable, "No conversation
+                    found"): the session is given up and the site launched again at once, fresh,
+                    nothing counted (issue 21).
 """
 
 OK = "ok"
@@ -37,3 +40,4 @@ CANNOT_START = "cannot-start"
 BUDGET = "budget"
 HALTED = "halted"
 STOPPED = "stopped"
+RESUME_FAILED = "resume-failed"  # issue 21: a kept session could not be continued: started fresh at once

@@ -177,6 +177,14 @@ def wants_budget(spec: AgentSpec) -> bool:
     return spec.name == CLAUDE and "--max-budget-usd" not in {arg.split("=", 1)[0] for arg in spec.argv}
 
 
+_SESSION_FLAGS = {"--session-id", "--resume", "-r", "--continue", "-c", "--fork-session", "--no-session-persistence"}
+
+
+def keeps_sessions(spec: AgentSpec) -> bool:
+    """The claude preset pins and continues sessions (issue 21), unless its command manages them itself."""
+    return spec.name == CLAUDE and not _SESSION_FLAGS & {arg.split("=", 1)[0] for arg in spec.argv}
+
+
 def config_dir(staging: Path) -> Path:
     """The agent's private Claude Code config folder (holds .claude.json and its transcript)."""
     return Path(staging) / CLAUDE_CONFIG_SUBDIR

@@ -273,10 +273,15 @@ class DaskExecutor:
         count = self._keys_used[base] = self._keys_used.get(base, 0) + 1
         token = base if count == 1 else f"{base}-{count}"
         root = job.env.get("SMB_ROOT") or str(job.cwd.parent)
-        marker = job.cwd.parent / SHARED_MARKER
-        if self.shared_storage is None and job.cwd.parent not in self._markers:
+        # In the run's own staging root, even for an agent that works in a session folder (issue 21):
+        # .smbatcher/sessions/ is shared by every run, and each run's executor writes its own token.
+        scratch = Path(root) / ".smbatcher" / "tmp" / job.env["SMB_RUN_ID"] if "SMB_RUN_ID" in job.env \
+            and job.env.get("SMB_ROOT") else job.cwd.parent
+        marker = scratch / SHARED_MARKER
+        if self.shared_storage is None and scratch not in self._markers:
+            scratch.mkdir(parents=True, exist_ok=True)
             marker.write_text(self.id, encoding="utf-8")
-            self._markers.add(job.cwd.parent)
+            self._markers.add(scratch)
         with open(job.log_path, "ab") as log:  # the header now; the agent's output follows, from the worker
             log.write(job.header)
         inputs = {}

@@ -36,6 +36,9 @@ class Job:
     executable: str | None = None  # argv[0] found on PATH once per run (None: the executor searches)
     reports: bool = True  # watch for the JSON result line (any agent may print one): reap it once it is out
     stall_timeout: float = 0.0  # no byte on stdout/stderr for this long: stalled (0: never)
+    session: str = ""  # the agent's pinned session id (issue 21): "" for an agent without sessions
+    resumed: bool = False  # this launch continues that session (--resume) instead of starting it
+    repair: int = 0  # a repair turn of the attempt (1, 2, ...): the session sent finish's failures
 
 
 @dataclass

@@ -11,10 +11,12 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 from string import Template
 
+from .. import sessions
 from ..agents.presets import AgentSpec, agent_env
 from ..fs import exchange_or_move
 from ..lifecycle import IMPLEMENT, Phase
@@ -64,6 +66,8 @@ class Launcher:
     base_env: dict[str, str]
     stall_timeout: float = 0.0
     caps: tuple[str, ...] = ()  # the claude preset's --max-turns / --fallback-model (agent_caps)
+    sessions: bool = False  # issue 21: pinned sessions kept in .smbatcher/sessions/ (the claude preset)
+    max_resumes: int = 3  # a session is continued at most this often, then started fresh
 
     def __post_init__(self) -> None:
         self.log_dirs: set[str] = set()  # logs/sites/<domain>/ folders known to exist
@@ -91,18 +95,20 @@ class Launcher:
         # allocation after a large removal, against 0.05 ms).
         self._spare: list[str] = []
 
-    def _folders(self, domain: str, attempt: int) -> str:
-        """Make the staging, output and log folders of one launch; returns the design's text."""
-        staging = f"{self._staging}/{domain}-{self.phase.name}-{attempt}"
-        if not self._reuse_spare(staging):
-            try:
-                _make_folder(staging)
-            except FileExistsError:  # left by an earlier launch of this attempt: start clean
-                shutil.rmtree(staging, ignore_errors=True)
-                _make_folder(staging)
+    def _folders(self, domain: str, attempt: int, staging: str | None = None) -> str:
+        """Make the staging, output and log folders of one launch; returns the design's text.
+        ``staging``: a session's folder, already made (issue 21); None: this run's staging folder."""
+        if staging is None:
+            staging = f"{self._staging}/{domain}-{self.phase.name}-{attempt}"
+            if not self._reuse_spare(staging):
+                try:
+                    _make_folder(staging)
+                except FileExistsError:  # left by an earlier launch of this attempt: start clean
+                    shutil.rmtree(staging, ignore_errors=True)
+                    _make_folder(staging)
         design_text = ""
         if self.phase is IMPLEMENT:
-            os.mkdir(staging + "/site")
+            _make_folder(staging + "/site", exist_ok=True)  # a continued session's site is already there
             try:
                 with open(f"{self._designs}/{domain}-DESIGN.md", encoding="utf-8", errors="replace") as handle:
                     design_text = handle.read()
@@ -151,14 +157,19 @@ class Launcher:
     def job(self, domain: str, attempt: int, budget: float | None = None) -> Job:
         phase = self.phase.name
         name = f"{domain}-{phase}-{attempt}"
-        design_text = self._folders(domain, attempt)
-        staging = f"{self._staging}/{name}"
+        session, note = self._session(domain, attempt) if self.sessions else (None, "")
+        staging = str(sessions.folder(self.workspace, domain, phase)) if session else f"{self._staging}/{name}"
+        design_text = self._folders(domain, attempt, staging if session else None)
         design_file = f"{self._designs}/{domain}-DESIGN.md"
         output = staging + "/site" if self.phase is IMPLEMENT else f"{staging}/{domain}-DESIGN.md"
-        prompt = self.template.safe_substitute({
-            "domain": domain, "batch": self.batch, "phase": phase, "output": output,
-            "brief": self.brief, "design": design_text, "design_path": design_file, "attempt": str(attempt),
-        })
+        resumed = session is not None and session.resumes > 0  # a new session has none
+        if resumed:  # the conversation already holds the task: a short continuation, not the whole prompt
+            prompt = sessions.CONTINUE_PROMPT.format(output=output)
+        else:
+            prompt = self.template.safe_substitute({
+                "domain": domain, "batch": self.batch, "phase": phase, "output": output,
+                "brief": self.brief, "design": design_text, "design_path": design_file, "attempt": str(attempt),
+            })
         staging_path = Path(staging)
         env = dict(self.base_env)
         env.update(agent_env(self.spec, staging_path, self.base_env))
@@ -166,17 +177,87 @@ class Launcher:
         env.update({"SMB_DOMAIN": domain, "SMB_ATTEMPT": str(attempt), "SMB_OUTPUT": output})
         if self.phase is IMPLEMENT:
             env["SMB_DESIGN"] = design_file
-        header = f"=== smb {phase} {domain} attempt {attempt} run {self.run_id} {utc_stamp()}\n".encode()
+        header = f"=== smb {phase} {domain} attempt {attempt} run {self.run_id} {utc_stamp()}\n"
+        if note:
+            header += f"[smb] {note}\n"
         argv = list(self.spec.argv)
         if self.caps:
             argv += self.caps
         if budget is not None:
             argv += ["--max-budget-usd", f"{max(budget, 0.0001):.4f}"]  # what the site has left in this run
+        if session is not None:
+            argv += ["--resume" if resumed else "--session-id", session.id]
         return Job(key=name, domain=domain, phase=phase, attempt=attempt, argv=argv, env=env,
                    cwd=staging_path, output=Path(output), prompt=prompt.encode("utf-8"),
-                   log_path=Path(f"{self._site_logs}/{domain}/{phase}-{attempt}.log"), header=header,
+                   log_path=Path(f"{self._site_logs}/{domain}/{phase}-{attempt}.log"), header=header.encode(),
                    timeout=self.timeout, grace=self.grace, log_rel=self.log_rel(domain, attempt),
-                   executable=self._executable, stall_timeout=self.stall_timeout)
+                   executable=self._executable, stall_timeout=self.stall_timeout,
+                   session=session.id if session is not None else "", resumed=resumed)
+
+    # -- sessions (issue 21) --------------------------------------------------------------------
+    def _session(self, domain: str, attempt: int) -> tuple[sessions.Session, str]:
+        """The session this launch works in: the site's kept one, continued, when it can be (its folder
+        and transcript are there, max_resumes not reached), else a new one in a clean folder. Returns
+        it (saved, ``resumes`` counting this launch) and the line the log gets about it."""
+        phase = self.phase.name
+        work = sessions.folder(self.workspace, domain, phase)
+        kept = sessions.load(self.workspace, domain, phase)
+        why = ""
+        if kept is not None:
+            if not work.is_dir():
+                why = f"session {kept.id}: its folder {self.workspace.rel(work)} is gone"
+            elif kept.resumes >= self.max_resumes:
+                why = f"session {kept.id}: continued {kept.resumes} times (max_resumes {self.max_resumes})"
+            elif sessions.transcript(work, kept.id) is None:
+                why = (f"session {kept.id}: its transcript is not in {self.workspace.rel(sessions.config_folder(work))}"
+                       " (removed, or written on a worker without shared storage)")
+            else:
+                kept.resumes += 1
+                kept.run, kept.attempt, kept.state, kept.reason = self.run_id, attempt, "running", ""
+                sessions.save(self.workspace, kept)
+                return kept, (f"session {kept.id}: continued (resume {kept.resumes} of at most {self.max_resumes}), "
+                              f"in {self.workspace.rel(work)}")
+        elif work.exists() or work.is_symlink():
+            why = f"{self.workspace.rel(work)} has no session record"
+        sessions.remove(self.workspace, domain, phase)  # a clean folder: nothing of a given-up session
+        if work.exists() or work.is_symlink():
+            raise SiteProblem(f"cannot clear {self.workspace.rel(work)}; remove it by hand")
+        _make_folder(str(work))
+        now = time.time()
+        session = sessions.Session(domain, phase, sessions.new_id(), run=self.run_id, attempt=attempt,
+                                   created=now, program=self._executable or self.spec.argv[0])
+        sessions.save(self.workspace, session)
+        return session, (f"{why}: starting fresh; new session" if why else "new session")
+
+    def repair_job(self, job: Job, problems: list[str], turn: int, turns: int) -> Job:
+        """The same attempt's session sent finish's failures (a repair turn before promotion)."""
+        listed = "\n".join(f"- {problem}" for problem in problems)
+        prompt = sessions.REPAIR_PROMPT.format(output=job.output, problems=listed)
+        header = (f"\n[smb] repair turn {turn} of {turns}: finish's checks found {len(problems)} problem"
+                  f"{'s' if len(problems) != 1 else ''}; session {job.session} is sent them\n")
+        argv = list(job.argv)
+        flag = argv.index("--resume") if "--resume" in argv else argv.index("--session-id")
+        argv[flag] = "--resume"
+        return replace(job, key=f"{job.key}-repair{turn}", argv=argv, prompt=prompt.encode("utf-8"),
+                       header=header.encode("utf-8", "replace"), resumed=True, repair=turn)
+
+    def end_session(self, domain: str, session_id: str, keep: str | None) -> None:
+        """After an attempt: keep its session for the next launch (``keep``: why) or give it up."""
+        if not session_id:
+            return
+        phase = self.phase.name
+        if keep:
+            session = sessions.load(self.workspace, domain, phase)
+            if session is not None and session.id == session_id:
+                session.state, session.reason = "kept", keep
+                try:
+                    sessions.save(self.workspace, session)
+                except OSError:
+                    pass
+            return
+        session = sessions.load(self.workspace, domain, phase)
+        if session is None or session.id == session_id:  # never another launch's newer session
+            sessions.remove(self.workspace, domain, phase)
 
     def has_output(self, job: Job) -> bool:
         """Whether the agent left the phase's expected output (before anything is moved)."""
@@ -224,8 +305,10 @@ class Launcher:
         return None
 
     def discard(self, job: Job) -> None:
-        """Be done with a job's staging folder: kept for the next launch when empty, else removed."""
-        self._recycle(str(job.cwd))
+        """Be done with a job's staging folder: kept for the next launch when empty, else removed.
+        A session's folder is not this run's: ``end_session`` keeps or removes it."""
+        if not job.session:
+            self._recycle(str(job.cwd))
 
     def settle(self) -> None:
         """The run ends: its staging folder goes next, whole, spare folders with it."""

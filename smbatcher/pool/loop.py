@@ -52,6 +52,8 @@ class LiveAgent:
     turn: int = 0
     cost_usd: float = 0.0
     log_offset: int = 0  # where this attempt's output starts in its log
+    repair_of: tuple | None = None  # a repair turn (issue 21): (the attempt's job, its outcome so far)
+    repair_problems: tuple = ()  # what the repair turn was sent
 
 
 class Pool(Recorder):
@@ -100,7 +102,7 @@ class Pool(Recorder):
     # -- the run --------------------------------------------------------------------------
     def run(self) -> RunResult:
         from ..agents import prompt_template
-        from ..agents.presets import agent_caps, resolve_agent
+        from ..agents.presets import agent_caps, keeps_sessions, resolve_agent
 
         started = time.monotonic()
         self.spec = resolve_agent(self.options.agent, self.phase.name)
@@ -118,7 +120,8 @@ class Pool(Recorder):
                                  brief, self.options.timeout, self.options.grace, self.staging_root, base_env,
                                  stall_timeout=self._stall_timeout(),
                                  caps=agent_caps(self.spec, max_turns=self.options.max_turns,
-                                                 fallback_model=self.options.fallback_model))
+                                                 fallback_model=self.options.fallback_model),
+                                 sessions=keeps_sessions(self.spec), max_resumes=self.options.max_resumes)
         self.record = RunRecord(run_id=self.run_id, pid=os.getpid(), create_time=own_create_time(),
                                 host=socket.gethostname(), phase=self.phase.name, batch=self.options.batch,
                                 wave=self.options.wave, log=self.reporter.log_rel,

@@ -13,7 +13,7 @@ import os
 import time
 from typing import TYPE_CHECKING
 
-from .. import holds
+from .. import holds, sessions
 from ..agents import classes
 from ..errors import SmbError
 from ..fs import open_append
@@ -66,6 +66,13 @@ class Recorder:
             fields.update({k: v for k, v in outcome.report.as_event().items() if v not in (None, "", 0, 0.0)})
         if outcome.failure_class:
             fields["class"] = outcome.failure_class
+        if outcome.session:  # issue 21: the attempt's session, and what became of its repair turns
+            fields.pop("session_id", None)
+            fields["session"] = outcome.session
+            if outcome.resumed:
+                fields["resumed"] = True
+            if outcome.repair_turns:
+                fields.update(repair_turns=outcome.repair_turns, repaired=outcome.repaired)
         if outcome.kind == "ok":
             txn.set_status(row, self.phase.done, owner="", attempts=0, note="", **fields)
         elif outcome.kind == "stopped":
@@ -85,16 +92,31 @@ class Recorder:
 
     def _finish_agent(self, agent: LiveAgent, ended: Ended) -> None:
         job = agent.job
+        if job.repair:
+            self._finish_repair(agent, ended)
+            return
         seconds = time.monotonic() - agent.started
         output_ok = ended.exit_code == 0 and not ended.timed_out and not ended.error and not ended.stopped \
             and not ended.lost and self.launcher.has_output(job)
         said = "" if ended.stopped or ended.lost or ended.error else \
             read_tail(job.log_path, 256 * 1024, start=agent.log_offset)
         verdict = judge(job, ended, output_ok=output_ok, said=said, missing_output=self._missing_output())
+        if job.resumed and verdict.kind != "ok" and _resume_refused(verdict):
+            # The CLI could not continue the session (its transcript unreadable, another version...): the
+            # session is given up and the site launched again at once, fresh, nothing counted.
+            verdict.failure_class, verdict.counted = classes.RESUME_FAILED, False
+            verdict.error = f"resume failed: {verdict.report.message or verdict.error}"
         outcome = Outcome(job.domain, verdict.kind, job.attempt, seconds, exit_code=ended.exit_code, log=job.log_rel,
                           error=verdict.error, counted=verdict.counted, failure_class=verdict.failure_class,
-                          report=verdict.report, not_counted_because=verdict.not_counted_because)
-        if verdict.kind == "ok":
+                          report=verdict.report, not_counted_because=verdict.not_counted_because,
+                          session=job.session, resumed=job.resumed)
+        if verdict.kind == "ok" and self._start_repair(agent, job, outcome, turn=1):
+            return  # the attempt goes on: its session fixes what finish would refuse, then it is promoted
+        self._conclude(job, outcome, agent)
+
+    def _conclude(self, job, outcome: Outcome, agent: LiveAgent) -> None:
+        """Promote a success, keep or give up the session, and record the attempt."""
+        if outcome.kind == "ok":
             try:
                 problem = self.launcher.promote(job)
             except OSError as exc:  # one odd site must not end the run (issue 8)
@@ -102,8 +124,106 @@ class Recorder:
             if problem:
                 outcome.kind, outcome.error, outcome.failure_class = "failed", problem, classes.NO_OUTPUT
         self.launcher.discard(job)
+        self.launcher.end_session(job.domain, job.session, _keep_reason(outcome))
         self._log_verdict(job, outcome)
         self._record_outcome(outcome, probe=agent.probe, hold_probe=agent.hold_probe)
+
+    # -- repair turns (issue 21) ------------------------------------------------------------
+    def _site_problems(self, job) -> list[str]:
+        """What `smb finish` would say about this output, worded as it words it (the site's own
+        problems: a missing design is not the implementing agent's to fix)."""
+        from ..sitecheck import check_site
+        from ..text import clean_text
+
+        design = self.workspace.design_file(job.domain)
+        return [clean_text(str(problem)) for problem in check_site(job.output, design) if problem.file != design.name]
+
+    def _start_repair(self, agent: LiveAgent, job, outcome: Outcome, turn: int) -> bool:
+        """Before promotion: when finish's checks fail and the attempt has a session, resume it with
+        the failures (a repair turn). True when a repair turn was started."""
+        turns = self.options.repair_turns
+        if self.phase.name != "implement" or not job.session or turn > turns:
+            return False
+        if self.stop_reason or self.wakeup.stop_signal is not None:
+            return False
+        try:
+            problems = self._site_problems(job)
+        except Exception:  # the checks are finish's business; a crash here must not lose the site
+            return False
+        if turn == 1:
+            outcome.repair_problems = tuple(problems)
+        if not problems:
+            return False
+        if sessions.transcript(job.cwd, job.session) is None:
+            self._note(job, "no repair turn: the session's transcript is not in its folder (the agent ran on a "
+                            "worker without shared storage, or it was removed); promoted as it is")
+            return False
+        repair = self.launcher.repair_job(job, problems, turn, turns)
+        try:
+            log_offset = os.stat(repair.log_path).st_size
+        except OSError:
+            log_offset = 0
+        try:
+            self.executor.start(repair)
+        except OSError as exc:
+            self._note(job, f"no repair turn: cannot start the agent: {exc.strerror or exc}")
+            return False
+        self.reporter.line(f"repair {job.domain}: finish's checks found {len(problems)} problem"
+                           f"{'s' if len(problems) != 1 else ''}; turn {turn} of {turns}")
+        stream = None
+        if self.spec.protocol == "json-result":
+            from ..agents.stream import AgentStream
+
+            stream = AgentStream()
+            stream._offset = log_offset
+        from .loop import LiveAgent
+
+        self.live[repair.key] = LiveAgent(repair, agent.started, agent.probe, hold_probe=agent.hold_probe,
+                                          stream=stream, log_offset=log_offset, repair_of=(job, outcome),
+                                          repair_problems=tuple(problems))
+        return True
+
+    def _finish_repair(self, agent: LiveAgent, ended: Ended) -> None:
+        """A repair turn ended: its cost and turns go on the same attempt; check again; another turn
+        or promotion (a site that still fails is promoted, finish keeps it at I with its reasons)."""
+        repair = agent.job
+        job, outcome = agent.repair_of
+        said = "" if ended.stopped or ended.lost or ended.error else \
+            read_tail(repair.log_path, 256 * 1024, start=agent.log_offset)
+        output_ok = ended.exit_code == 0 and not ended.timed_out and not ended.error and not ended.stopped \
+            and self.launcher.has_output(repair)
+        verdict = judge(repair, ended, output_ok=output_ok, said=said, missing_output=self._missing_output())
+        _add_report(outcome.report, verdict.report)
+        outcome.repair_turns = repair.repair
+        if verdict.failure_class == classes.USAGE_LIMIT:
+            self._start_hold(Outcome(job.domain, "failed", job.attempt, 0.0, report=verdict.report,
+                                     error=verdict.error, failure_class=verdict.failure_class))
+        try:
+            left = self._site_problems(repair)
+        except Exception:
+            left = ["check failed"]
+        # Another turn only when this one got somewhere: the same list again means the agent could not
+        # (or would not) fix it, and a second identical request is money for nothing.
+        if verdict.kind == "ok" and left and left != list(agent.repair_problems) \
+                and self._start_repair(agent, repair, outcome, turn=repair.repair + 1):
+            return
+        outcome.repaired = bool(outcome.repair_problems) and not left
+        how = "repaired" if outcome.repaired else (f"{len(left)} problem{'s' if len(left) != 1 else ''} left: "
+                                                   f"{'; '.join(left[:5])}" if left else verdict.failure_class)
+        self._note(job, f"after {repair.repair} repair turn{'s' if repair.repair != 1 else ''}: {how}")
+        outcome.seconds = time.monotonic() - agent.started
+        self._conclude(job, outcome, agent)
+
+    @staticmethod
+    def _note(job, text: str) -> None:
+        try:
+            log = open_append(job.log_path)
+            try:
+                os.write(log, f"\n[smb] {text}\n".encode("utf-8", "replace"))
+            finally:
+                os.close(log)
+        except OSError:
+            pass
 
     @staticmethod
     def _log_verdict(job, outcome: Outcome) -> None:
@@ -235,6 +355,7 @@ class Recorder:
             outcome.not_counted_because = decision.because or outcome.not_counted_because
         if decision.park:
             outcome.parked = True
+            self.launcher.end_session(outcome.domain, outcome.session, None)  # parked: nothing to continue
             if cost_parked:
                 outcome.error += (f" (cost {format_money(self.spend.per_site[outcome.domain])} reached "
                                   f"max_cost_per_site {format_money(self.options.max_cost_per_site)})")
@@ -397,7 +518,8 @@ class Recorder:
             self.record.agents = [
                 AgentRecord(a.job.domain, by_key[k].pid, by_key[k].create_time, a.job.attempt,
                             time.time() - (time.monotonic() - a.started), phase=a.job.phase, action=a.action,
-                            turn=a.turn, cost_usd=round(a.cost_usd, 6), worker=by_key[k].worker)
+                            turn=a.turn, cost_usd=round(a.cost_usd, 6), worker=by_key[k].worker,
+                            session=a.job.session)
                 for k, a in self.live.items() if k in by_key]
         self.record.breaker = {"state": self.breaker.state, "trips": self.breaker.trips,
                                "until": None if self.breaker.open_until is None else
@@ -428,6 +550,35 @@ class Recorder:
             self.activity.text = f"{latest.job.domain}: {latest.action} (turn {latest.turn})"
         if changed:
             self._save_record()
+
+
+def _keep_reason(outcome: Outcome) -> str | None:
+    """Why the attempt's session is kept for the site's next launch; None: give it up (issue 21).
+    Kept when the conversation is not at fault: a limit, an outage, a stall, a timeout, a stop."""
+    if outcome.kind == "ok" or outcome.failure_class == classes.RESUME_FAILED:
+        return None
+    if outcome.kind in ("stopped", "timeout"):
+        return outcome.kind
+    return outcome.failure_class if outcome.failure_class in sessions.KEEP_CLASSES else None
+
+
+def _resume_refused(verdict) -> bool:
+    """A continued session that failed at once: the CLI could not load it ("No conversation found"),
+    or it ended without a single turn for a reason of its own (not a limit, an outage or a login)."""
+    report = verdict.report
+    if report is None:
+        return False
+    if "no conversation found" in report.message.lower():
+        return True
+    return report.turns == 0 and report.cls in (classes.SITE, classes.NO_OUTPUT) and not report.cost_usd
+
+
+def _add_report(into, extra) -> None:
+    """A repair turn's numbers added to its attempt's report (cost, turns, tokens, time)."""
+    if into is None or extra is None:
+        return
+    for name in ("cost_usd", "turns", "tokens_in", "tokens_out", "duration_ms"):
+        setattr(into, name, getattr(into, name) + getattr(extra, name))
 
 
 def _why(outcome: Outcome) -> str:

@@ -23,6 +23,11 @@ class Outcome:
     failure_class: str = ""  # one of agents/classes.py ("" until classified)
     report: object = None  # the agent's own report (cost, turns, tokens) when it gave one
     not_counted_because: str = ""  # breaker open, usage limit, halted, ...: shown on the FAIL line
+    session: str = ""  # the agent's session id (issue 21)
+    resumed: bool = False  # the attempt continued an earlier session
+    repair_turns: int = 0  # repair turns run before promotion
+    repaired: bool = False  # finish's checks failed, and passed after the repair turns
+    repair_problems: tuple = ()  # what finish's checks found before the first repair turn
 
     def __bool__(self) -> bool:
         return self.kind == "ok"
@@ -58,5 +63,7 @@ class RunResult:
                 "halt": self.halt_reason, "cost_usd": round(self.cost_usd, 4),
                 "outcomes": [{"domain": o.domain, "kind": o.kind, "attempt": o.attempt, "exit": o.exit_code,
                               "log": o.log, "error": o.error, "parked": o.parked, "seconds": round(o.seconds, 2),
-                              "class": o.failure_class}
+                              "class": o.failure_class,
+                              **({"session": o.session, "resumed": o.resumed, "repair_turns": o.repair_turns,
+                                  "repaired": o.repaired} if o.session else {})}
                              for o in self.outcomes]}

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..agents.classes import AUTH, BUDGET, CANNOT_START, OK, OUTAGE, RATE_LIMITED, SITE, STALLED, USAGE_LIMIT
+from ..agents.classes import (AUTH, BUDGET, CANNOT_START, OK, OUTAGE, RATE_LIMITED, RESUME_FAILED, SITE, STALLED,
+                              USAGE_LIMIT)
 
 # requeue values: where the site goes next
 FRONT = "front"  # first in line once the hold or the back-off ends
@@ -44,6 +45,8 @@ def triage(cls: str, kind: str, *, halted: bool, probe: bool, stalled_before: bo
         return Decision(counted=False, because="usage limit", requeue=FRONT, hold=True, probe_done=probe)
     if cls == RATE_LIMITED:
         return Decision(counted=False, because="rate limited", requeue=FRONT, back_off=True, probe_done=probe)
+    if cls == RESUME_FAILED:
+        return Decision(counted=False, because="resume failed", requeue=FRONT, probe_done=probe)
     if cls == STALLED and not stalled_before:
         return Decision(counted=False, because="first stall", requeue=LATER, probe_done=probe)
     if cls == AUTH:

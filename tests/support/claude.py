@@ -121,6 +121,17 @@ def netns_usable() -> bool:
         return False
 
 
+# The page the mock's agent writes unless a test gives --html: one that passes `smb finish`'s checks
+# (the mock's own default is under finish's 200-byte minimum, so every site would get repair turns).
+SITE_HTML = """<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Mock site</title></head>
+<body><h1>Hello from the mock model</h1><p>Written by the Write tool, one page with enough words in it to
+pass the checks that smb finish runs on every site.</p></body>
+</html>
+"""
+
+
 class MockAPI:
     """mockapi.py on a free loopback port, in its own network namespace when allowed."""
 
@@ -128,6 +139,8 @@ class MockAPI:
         self.folder = Path(folder)
         self.scenario = scenario
         self.args = [str(a) for a in args]
+        if "--html" not in self.args:
+            self.args += ["--html", SITE_HTML]
         self.isolated = netns_usable() if isolate is None else isolate
         self.proc: subprocess.Popen | None = None
         self.port = 0

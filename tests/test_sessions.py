@@ -1,0 +1,152 @@
+"""Agent sessions with the real Claude Code CLI against the mock API (issue 21): an attempt that is
+held, stopped or timed out is continued (``--resume``) instead of started again, and a site that
+finish would refuse is sent back to the same session before it is promoted.
+
+The mock's ``--steps 4`` agent writes part-1.css, part-2.css, part-3.css and index.html, one file a
+turn, and goes on where a resumed conversation stopped; ``--fixed-html`` answers a repair request
+(a "broken link" in a new user message) by rewriting index.html.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+from smbatcher import sessions
+from support.claude import claude_env, run_smb_in
+from support.cli import collect, explain, smb_env, start_smb
+from support.registry import rows
+from support.waiting import wait_for
+from support.workspaces import make_sites
+
+FAST = {"CLAUDE_CODE_MAX_RETRIES": "1", "API_TIMEOUT_MS": "5000"}
+IMPLEMENT = ("implement", "--batch", "001", "--agent", "claude")
+BROKEN = ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Harbor</title></head><body>"
+          "<h1>Harbor Bakery</h1><p>Fresh bread every morning since 1990.</p>"
+          "<a href=\"pricing.html\">Pricing</a></body></html>\n")
+FIXED = BROKEN.replace("<a href=\"pricing.html\">Pricing</a>", "<p>Open daily from seven until noon.</p>")
+
+
+def env_for(mock, cli, tmp_path, auth: str = "apikey") -> dict[str, str]:
+    return claude_env(mock, cli, tmp_path / "home", auth=auth, base=smb_env(), extra=dict(FAST))
+
+
+def results(ws) -> list[dict]:
+    events = [json.loads(line) for line in ws.events.read_text().splitlines() if line.strip()]
+    return [e for e in events if e.get("event") == "status" and e.get("class")]
+
+
+def session_folder(ws, name: str):
+    return sessions.folder(ws, name, "implement")
+
+
+def test_a_usage_limit_mid_work_is_continued_not_restarted(claude_cli, claude_mock, workspace, tmp_path):
+    (name,) = make_sites(workspace, 1, implement="claude", max_agents=1)
+    # Two files written, the third request refused by a session limit that resets 3 s later.
+    mock = claude_mock("usage-limit", "--ok-first", "2", "--fail-first", "1", "--steps", "4", "--reset-in", "3")
+    result = run_smb_in(mock, workspace, *IMPLEMENT, env=env_for(mock, claude_cli, tmp_path, auth="oauth"))
+    assert result.returncode == 0, explain(result)
+    assert "usage limit: held until" in result.stdout, result.stdout
+    row = rows(workspace)[name]
+    assert row.status == "I" and row.attempts == 0, explain(result)  # no attempt counted
+    site = workspace.site_dir(name)
+    assert {"part-1.css", "part-2.css", "part-3.css", "index.html"} <= {p.name for p in site.iterdir()}
+    requests = mock.requests()
+    assert len(requests) <= 7, [r["answer"] for r in requests]
+    refused = next(i for i, r in enumerate(requests) if r["answer"].startswith("429"))
+    after = requests[refused + 1]
+    # The first request after the hold continues the conversation: the two files' turns are in it.
+    assert after["n_messages"] > 5, after
+    assert after["headers"]["x-claude-code-session-id"] == requests[0]["headers"]["x-claude-code-session-id"]
+    limited, done = results(workspace)
+    assert limited["class"] == "usage-limit" and done["class"] == "ok", (limited, done)
+    assert done["session"] == limited["session"] == requests[0]["headers"]["x-claude-code-session-id"]
+    assert done.get("resumed") is True and not limited.get("resumed")
+    assert "continued (resume 1 of at most 3)" in (workspace.logs / "sites" / name / "implement-1.log").read_text()
+    # Promoted: nothing of the session is left.
+    assert not session_folder(workspace, name).exists()
+    assert sessions.load(workspace, name, "implement") is None
+
+
+def _stop_mid_work(claude_cli, claude_mock, workspace, tmp_path):
+    """A run SIGTERM'd while its agent has written part-2.css of four files: its session is kept.
+    (Once part-2.css is there, the first file's turn is in the transcript: the CLI saves a tool's
+    result before it sends the next request.)"""
+    (name,) = make_sites(workspace, 1, implement="claude", max_agents=1)
+    slow = claude_mock("ok", "--steps", "4", "--stream-delay", "0.4")
+    env = env_for(slow, claude_cli, tmp_path)
+    runner = start_smb(workspace, *IMPLEMENT, env=env, prefix=slow.wrap([]))
+    written = session_folder(workspace, name) / "site" / "part-2.css"
+    try:
+        wait_for(written.exists, 60, "the agent's first file")
+    finally:
+        runner.send_signal(signal.SIGTERM)
+    result = collect(runner, timeout=60)
+    assert result.returncode == 143, explain(result)
+    kept = sessions.load(workspace, name, "implement")
+    assert kept is not None and kept.state == "kept" and kept.reason == "stopped", kept
+    assert written.exists() and sessions.transcript(session_folder(workspace, name), kept.id) is not None
+    return name, kept, env
+
+
+def test_a_stopped_run_s_next_run_continues_its_session(claude_cli, claude_mock, workspace, tmp_path):
+    name, kept, _ = _stop_mid_work(claude_cli, claude_mock, workspace, tmp_path)
+    mock = claude_mock("ok", "--steps", "4")
+    result = run_smb_in(mock, workspace, *IMPLEMENT, env=env_for(mock, claude_cli, tmp_path))
+    assert result.returncode == 0, explain(result)
+    requests = mock.requests()
+    assert requests[0]["headers"]["x-claude-code-session-id"] == kept.id
+    assert requests[0]["n_messages"] > 2, requests[0]  # the earlier turns, not a new conversation
+    assert len(requests) < 5, [r["n_messages"] for r in requests]  # a fresh start takes 4 files and the answer
+    assert rows(workspace)[name].status == "I"
+    assert (workspace.site_dir(name) / "part-1.css").is_file()
+    done = results(workspace)[-1]
+    assert done["session"] == kept.id and done["resumed"] is True, done
+
+
+def test_a_transcript_removed_by_hand_falls_back_to_a_fresh_start(claude_cli, claude_mock, workspace, tmp_path):
+    name, kept, _ = _stop_mid_work(claude_cli, claude_mock, workspace, tmp_path)
+    os.unlink(sessions.transcript(session_folder(workspace, name), kept.id))
+    mock = claude_mock("ok", "--steps", "4")
+    result = run_smb_in(mock, workspace, *IMPLEMENT, env=env_for(mock, claude_cli, tmp_path))
+    assert result.returncode == 0, explain(result)
+    log = (workspace.logs / "sites" / name / "implement-1.log").read_text()
+    assert f"session {kept.id}: its transcript is not in" in log and "starting fresh" in log, log
+    requests = mock.requests()
+    fresh = requests[0]["headers"]["x-claude-code-session-id"]
+    assert fresh != kept.id and requests[0]["n_messages"] <= 2 and len(requests) == 5
+    assert rows(workspace)[name].status == "I"
+    done = results(workspace)[-1]
+    assert done["session"] == fresh and not done.get("resumed"), done
+
+
+def test_a_broken_link_goes_back_to_the_session_and_the_site_finishes(claude_cli, claude_mock, workspace, tmp_path):
+    (name,) = make_sites(workspace, 1, implement="claude", max_agents=1)
+    mock = claude_mock("ok", "--html", BROKEN, "--fixed-html", FIXED)
+    env = env_for(mock, claude_cli, tmp_path)
+    result = run_smb_in(mock, workspace, *IMPLEMENT, env=env)
+    assert result.returncode == 0, explain(result)
+    assert f"repair {name}: finish's checks found 1 problem; turn 1 of 2" in result.stdout, result.stdout
+    asked = [r for r in mock.requests() if "broken link" in r.get("last_user_text", "")]
+    assert len(asked) == 1 and "index.html: broken link: pricing.html" in asked[0]["last_user_text"], asked
+    assert asked[0]["n_messages"] > 2  # the same conversation, not a new one
+    done = results(workspace)[-1]
+    assert done["to"] == "I" and done["repaired"] is True and done["repair_turns"] == 1, done
+    assert done["turns"] > 2  # the repair's turns are the attempt's
+    assert "pricing.html" not in (workspace.site_dir(name) / "index.html").read_text()
+    finished = run_smb_in(mock, workspace, "finish", "--batch", "001", env=env)
+    assert finished.returncode == 0, explain(finished)
+    assert rows(workspace)[name].status == "Q", explain(finished)
+
+
+def test_without_repair_turns_the_broken_site_stays_at_i_after_finish(claude_cli, claude_mock, workspace, tmp_path):
+    (name,) = make_sites(workspace, 1, implement="claude", max_agents=1, repair_turns=0)
+    mock = claude_mock("ok", "--html", BROKEN, "--fixed-html", FIXED)
+    env = env_for(mock, claude_cli, tmp_path)
+    result = run_smb_in(mock, workspace, *IMPLEMENT, env=env)
+    assert result.returncode == 0, explain(result)
+    assert not [r for r in mock.requests() if "broken link" in r.get("last_user_text", "")]
+    finished = run_smb_in(mock, workspace, "finish", "--batch", "001", env=env)
+    assert finished.returncode != 0 and "broken link: pricing.html" in finished.stdout + finished.stderr
+    assert rows(workspace)[name].status == "I"
