@@ -159,6 +159,11 @@ def render_digest(ui: UI, digest) -> None:
     if digest.cost_usd:
         ui.out(f"cost: {format_money(digest.cost_usd)} ("
                + ", ".join(f"batch {b} {format_money(c)}" for b, c in sorted(digest.cost_by_batch.items())) + ")")
+    if digest.repaired or digest.repair_turns:
+        ui.out(f"repaired before publishing: {len(digest.repaired)} sites"
+               + (" (" + ", ".join(f"batch {b} {n}" for b, n in digest.repaired_by_batch().items()) + ")"
+                  if digest.repaired else "")
+               + f"; {digest.repair_turns} repair turns run")
     if digest.failures:
         ui.out("failures by class and message:")
         for (cls, message), domains in digest.sorted_failures():

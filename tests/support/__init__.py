@@ -10,6 +10,7 @@
 - ``processes``  real processes outside smb: sleepers, orphans, dead identities, ``stop``
 - ``net``        ``closed_port`` for the doctor's network checks (loopback only)
 - ``disks``      real small file systems (root only, else skipped): ``tmpfs_mounts``, ``fill`` to ENOSPC
+- ``sessions``   agent sessions on disk (issue 21): ``write_session`` (folder, transcript, record)
 - ``dashboard``  event-log history (``add_events``, ``failure_event``, ...) and the dashboard ``Server`` process
 - ``browser``    headless Chromium over the DevTools protocol (a pipe, no driver): ``Browser``, ``png_variety``
 
