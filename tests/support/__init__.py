@@ -11,6 +11,7 @@
 - ``net``        ``closed_port`` for the doctor's network checks (loopback only)
 - ``disks``      real small file systems (root only, else skipped): ``tmpfs_mounts``, ``fill`` to ENOSPC
 - ``dashboard``  event-log history (``add_events``, ``failure_event``, ...) and the dashboard ``Server`` process
+- ``sessions``   agent sessions on disk (issue 21): ``write_session`` (record, folder, output, transcript)
 - ``browser``    headless Chromium over the DevTools protocol (a pipe, no driver): ``Browser``, ``png_variety``
 
 Test modules import from here, never from each other; fixtures live in tests/conftest.py.
