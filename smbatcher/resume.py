@@ -114,11 +114,11 @@ def _refuse_live(workspace: Workspace, row, doing: str) -> None:
                        f"in the session folder; not {doing} (stop the run first: smb stop {run})")
 
 
-def _folder(workspace: Workspace, session: Session) -> Path:
+def _folder(workspace: Workspace, session: Session, doing: str) -> Path:
     folder = sessions.folder(workspace, session.domain, session.phase)
     if not folder.is_dir() or folder.is_symlink():
         raise SmbError(f"{session.domain}'s {session.phase} session folder {workspace.rel(folder)} is gone; "
-                       "nothing to resume")
+                       f"nothing to {doing}")
     return folder
 
 
@@ -137,7 +137,7 @@ def takeover(workspace: Workspace, store: Store, domain: str, phase: str | None 
     row = _row(store, name)
     session = _session(workspace, name, phase)
     _refuse_live(workspace, row, "opening it")
-    folder = _folder(workspace, session)
+    folder = _folder(workspace, session, "resume")
     found = sessions.transcript(folder, session.id)
     if found is None:
         config = sessions.config_folder(folder)
@@ -174,7 +174,7 @@ def run_interactive(plan: Takeover) -> int:
 
     program = plan.argv[0]
     if "/" not in program and shutil.which(program) is None:
-        raise SmbError(f"cannot run {program}: not found on PATH (the session was made by {program})")
+        raise SmbError(f"cannot run {program}: not found on PATH")
     try:
         child = subprocess.Popen(plan.argv, cwd=plan.folder, env={**os.environ, **plan.env})
     except OSError as exc:
@@ -204,7 +204,7 @@ def promote(workspace: Workspace, store: Store, domain: str, phase: str | None =
         if RANK.get(row.status, 0) > RANK[the_phase.done]:
             raise SmbError(f"{name} is already past {session.phase} (status {row.status}); "
                            f"its {session.phase} session's output was not taken")
-        _folder(workspace, session)
+        _folder(workspace, session, "promote")
         output = output_of(workspace, session)
         problem = _output_problem(workspace, session, output)
         if problem:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -136,8 +137,6 @@ def test_a_gone_transcript_or_folder_is_said_and_exit_1(smb, ws):
     line = assert_one_line_error(smb("resume", SITE), 1)
     assert "has no transcript" in line and "--promote" in line
     write_session(ws, OTHER)
-    import shutil
-
     shutil.rmtree(sessions.folder(ws, OTHER, "implement"))
     assert "is gone" in assert_one_line_error(smb("resume", OTHER), 1)
 
@@ -173,7 +172,7 @@ def test_a_claim_of_a_dead_run_does_not_stop_a_takeover(smb, ws):
     proc = smb("resume", SITE, "--promote")
     assert proc.returncode == 0, explain(proc)
     assert "i -> I" in proc.stdout
-    row = [line for line in ws.registry.read_text().splitlines() if SITE in line][0]
+    row = next(line for line in ws.registry.read_text().splitlines() if SITE in line)
     assert "implement-001-dead" not in row  # the claim is gone with the promotion
 
 
@@ -184,8 +183,8 @@ def test_promote_moves_the_site_into_place_sets_I_and_gives_the_session_up(smb, 
     session = write_session(ws, SITE)
     proc = smb("resume", SITE, "--promote")
     assert proc.returncode == 0, explain(proc)
-    assert proc.stdout.splitlines() == [f"{SITE}: implement session {session.id} promoted to sites/{SITE}-v1; "
-                                        "D -> I; session removed"]
+    assert proc.stdout.splitlines() == [(f"{SITE}: implement session {session.id} promoted to sites/{SITE}-v1; "
+                                         "D -> I; session removed")]
     assert "from its session" in (ws.site_dir(SITE) / "index.html").read_text()
     assert statuses(ws)[SITE] == "I"
     assert sessions.load(ws, SITE, "implement") is None
