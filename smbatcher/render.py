@@ -69,7 +69,11 @@ def render_history(ui: UI, domain: str, items: list[dict]) -> None:
         kind = item.get("event", "?")
         change = f"{item.get('from', '')} -> {item.get('to', '')}" if "from" in item else f"-> {item.get('to', '')}"
         extra = []
-        for key in ("actor", "run", "attempts", "exit", "class", "log", "note", "commit", "message"):
+        for key in ("actor", "run", "attempts", "exit", "class", "log", "session"):
+            if item.get(key) not in (None, ""):
+                extra.append(f"{key}={item[key]}")
+        extra += _session_marks(item)
+        for key in ("note", "commit", "message"):
             if item.get(key) not in (None, ""):
                 extra.append(f"{key}={item[key]}")
         if item.get("cost_usd"):
@@ -78,6 +82,17 @@ def render_history(ui: UI, domain: str, items: list[dict]) -> None:
     costs = [i["cost_usd"] for i in items if isinstance(i.get("cost_usd"), (int, float)) and i["cost_usd"] > 0]
     if costs:
         ui.out(f"cost: {format_money(sum(costs))} over {len(costs)} attempts that reported one")
+
+
+def _session_marks(item: dict) -> list[str]:
+    """What an attempt did with its agent session (issue 21): continued it, and repair turns after finish's checks."""
+    marks = ["resumed"] if item.get("resumed") is True else []
+    turns = item.get("repair_turns")
+    if isinstance(turns, int) and not isinstance(turns, bool) and turns > 0:
+        marks.append(f"repair_turns={turns}")
+    if item.get("repaired") is True:
+        marks.append("repaired")
+    return marks
 
 
 def render_dry_run(ui: UI, selection, phase: str) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import typer
 from support.cli import assert_one_line_error
+from support.dashboard import add_events, completion_event, failure_event
 from support.registry import assert_clean, registry_text, statuses, write_registry
 from support.workspaces import write_design
 
@@ -328,6 +329,24 @@ def test_history_oldest_first(smb, workspace: Workspace):
     lines = plain.stdout.splitlines()
     assert len(lines) == 4
     assert "add" in lines[0] and "I -> Q" in lines[3]
+
+
+def test_history_shows_the_agent_session_of_each_attempt(smb, workspace: Workspace):
+    """Issue 21: the pool writes session, resumed, repair_turns and repaired into an attempt's status event."""
+    write_registry(workspace, ["s.dev"])
+    session = "0b9f3c1e-5d2a-4c7e-9f00-1234567890ab"
+    add_events(workspace, [
+        failure_event("s.dev", 100.0, "implement: stopped", session=session, resumed=False, repair_turns=0),
+        completion_event("s.dev", 200.0, session=session, resumed=True, repair_turns=2, repaired=True),
+        completion_event("s.dev", 300.0, to="Q", resumed="yes", repair_turns=True),  # foreign values: not shown
+    ])
+    lines = smb("history", "s.dev").stdout.splitlines()
+    assert f"session={session}" in lines[0] and "resumed" not in lines[0] and "repair" not in lines[0]
+    assert f"session={session} resumed repair_turns=2 repaired" in lines[1], lines
+    assert "session=" not in lines[2] and "resumed" not in lines[2] and "repair" not in lines[2], lines
+    data = json.loads(smb("history", "s.dev", "--json").stdout)
+    assert [(e.get("session"), e.get("resumed"), e.get("repair_turns"), e.get("repaired")) for e in data] == [
+        (session, False, 0, None), (session, True, 2, True), (None, "yes", True, None)]
 
 
 # -- git autocommit ---------------------------------------------------------------------

@@ -20,6 +20,7 @@ from starlette.testclient import TestClient  # noqa: E402
 from support.dashboard import add_events, completion_event, failure_event, write_log  # noqa: E402
 from support.processes import create_time, dead_process_identity  # noqa: E402
 from support.registry import domains, row_line  # noqa: E402
+from support.sessions import write_session  # noqa: E402
 from support.waiting import wait_for  # noqa: E402
 from support.workspaces import make_workspace, write_run  # noqa: E402
 from smbatcher.config import load_settings  # noqa: E402
@@ -225,6 +226,26 @@ def test_site_page_has_status_design_history_logs_and_a_sandboxed_frame(ws):
     assert log.headers["content-type"].startswith("text/plain") and "built it" in log.text
     assert http.get("/site/unknown.dev").status_code == 404
     assert http.get(f"/api/site/{S[6]}").json()["site"]["status"] == "I"
+
+
+def test_site_page_shows_the_latest_agent_session_and_how_to_take_it_over(ws):
+    """Issue 21: the session's id, phase, state and why it was kept, and the command, escaped like the rest."""
+    assert "Agent session" not in client(ws).get(f"/site/{S[3]}").text
+    write_session(ws, S[3], "design", reason="old")
+    kept = write_session(ws, S[3], "implement", reason="usage-limit " + XSS, resumes=2)
+    add_events(ws, [failure_event(S[3], time.time(), "implement: usage limit", session=kept.id, resumed=True)])
+    http = client(ws)
+    page = http.get(f"/site/{S[3]}").text
+    card = page[page.index("Agent session"):]
+    assert kept.id in card and "implement" in card and "kept (usage-limit &lt;script&gt;" in card
+    assert re.search(r"<dt>resumes</dt><dd>2</dd>", card)
+    assert f"<code>smb resume {S[3]}</code>" in card and f"smb resume {S[3]} --promote" in card
+    assert XSS not in page
+    history = page[page.index('data-live="history"'):]
+    assert f"session {kept.id}, resumed" in history
+    data = http.get(f"/api/site/{S[3]}").json()["session"]
+    assert (data["id"], data["phase"], data["state"], data["resumes"]) == (kept.id, "implement", "kept", 2)
+    assert data["command"] == f"smb resume {S[3]}"
 
 
 def test_pages_survive_foreign_and_wrong_typed_records(ws):

@@ -12,6 +12,7 @@ imports nor its options.
     runs.py       design, implement, run (one declaration of their options), stop
     finish.py     finish
     agents.py     agents, hold, report
+    resume.py     resume (a site's kept agent session: continue it by hand, or promote its output)
     doctor.py     doctor
     dashboard.py  dashboard
 """
@@ -30,7 +31,7 @@ from ..errors import EXIT_SIGINT, EXIT_USAGE, guarded
 # Command name -> the module under smbatcher/cli/ whose register() declares it (help lists them in this order).
 COMMANDS = {
     "init": "sites", "add": "sites", "list-sites": "sites", "status": "sites", "set-status": "sites",
-    "history": "sites", "logs": "logs", "design": "runs", "implement": "runs", "run": "runs", "stop": "runs",
+    "history": "sites", "logs": "logs", "resume": "resume", "design": "runs", "implement": "runs", "run": "runs", "stop": "runs",
     "finish": "finish", "doctor": "doctor", "agents": "agents", "hold": "agents", "report": "agents",
     "dashboard": "dashboard",
 }

@@ -340,11 +340,12 @@ class SiteView:
     badges: list[Badge]
     live_agent: dict | None
     retry_to: str | None  # status a retry would set (None: no retry for this status)
+    session: dict | None = None  # the site's latest agent session (issue 21) and the command that takes it over
 
     def as_json(self) -> dict:
         return {"site": self.site._asdict(), "design": self.design, "history": self.history, "logs": self.logs,
                 "built": self.built, "screenshot": self.screenshot, "badges": [b.__dict__ for b in self.badges],
-                "live_agent": self.live_agent, "retry_to": self.retry_to}
+                "live_agent": self.live_agent, "retry_to": self.retry_to, "session": self.session}
 
 
 def retry_target(workspace: Workspace, site: SiteRow) -> str | None:
@@ -384,4 +385,16 @@ def build_site(sources: Sources, domain: str, history_limit: int = 200) -> SiteV
                     built=files.site_index(workspace, domain) is not None,
                     screenshot=files.screenshot_path(workspace, domain) is not None,
                     badges=badges_for(sources, site), live_agent=live_agent,
-                    retry_to=retry_target(workspace, site))
+                    retry_to=retry_target(workspace, site), session=latest_session(workspace, domain))
+
+
+def latest_session(workspace: Workspace, domain: str) -> dict | None:
+    """The site's latest agent session as the site page shows it, with ``smb resume``'s take-over command."""
+    from .. import sessions
+
+    found = sessions.latest(workspace, domain)
+    if found is None:
+        return None
+    return {"id": found.id, "phase": found.phase, "state": found.state, "reason": found.reason,
+            "resumes": found.resumes, "run": found.run, "attempt": found.attempt, "updated": found.updated,
+            "command": f"smb resume {domain}"}

@@ -12,6 +12,7 @@
 - ``disks``      real small file systems (root only, else skipped): ``tmpfs_mounts``, ``fill`` to ENOSPC
 - ``sessions``   agent sessions on disk (issue 21): ``write_session`` (folder, transcript, record)
 - ``dashboard``  event-log history (``add_events``, ``failure_event``, ...) and the dashboard ``Server`` process
+- ``sessions``   agent sessions on disk (issue 21): ``write_session`` (record, folder, output, transcript)
 - ``browser``    headless Chromium over the DevTools protocol (a pipe, no driver): ``Browser``, ``png_variety``
 
 Test modules import from here, never from each other; fixtures live in tests/conftest.py.
