@@ -12,7 +12,14 @@ Printed per agent: bytes per request (agent requests, those that offer the
 Write tool; the CLI's side requests apart), input tokens per site (the CLI's
 own report, as smb records it), cost per site, and the ratio preset / naive.
 
-    python bench/agent_tokens.py [--sites 4] [--steps 1]
+Then a batch with a usage limit in the middle (issue 21): every agent has
+written 2 of its 4 files when the subscription's session limit refuses its
+next request; the limit resets seconds later. Once with sessions continued
+(the preset: ``--resume``), once restarted (``max_resumes = 0``: a fresh start
+after the hold, as before sessions): requests and input tokens per site, over
+every attempt, and whether the files written before the limit were kept.
+
+    python bench/agent_tokens.py [--sites 4] [--steps 1] [--no-limit] [--limit-sites 1]
 """
 
 from __future__ import annotations
@@ -61,11 +68,37 @@ def measure(name: str, agent: str, cli: Path, base: Path, sites: int, steps: int
             "cost_per_site": sum(e.get("cost_usd", 0.0) for e in done) / max(1, built)}
 
 
+def measure_limit(name: str, max_resumes: int, cli: Path, base: Path, sites: int) -> dict:
+    """One batch of ``sites`` 4-file sites, each refused by a session limit after its 2nd file."""
+    folder = base / name
+    workspace, _ = create_workspace(folder / "ws")
+    names = make_sites(workspace, sites, implement=PRESET, max_agents=sites, timeout="5m", max_resumes=max_resumes)
+    args = ("--steps", "4", "--ok-first", str(2 * sites), "--fail-first", str(sites), "--reset-in", "3")
+    with MockAPI(folder / "mock", "usage-limit", *args) as mock:
+        env = claude_env(mock, cli, folder / "home", auth="oauth", base=smb_env())
+        result = run_smb_in(mock, workspace, "implement", "--batch", "1", env=env, timeout=600)
+        if result.returncode != 0:
+            raise SystemExit(f"{name}: smb implement failed\n{explain(result)}")
+        requests = [r for r in mock.requests() if "Write" in (r.get("tools") or [])]
+    events = [json.loads(line) for line in workspace.events.read_text().splitlines() if line.strip()]
+    attempts = [e for e in events if e.get("event") == "status" and e.get("class")]
+    built = sum(1 for n in names if (workspace.site_dir(n) / "index.html").is_file())
+    return {"name": name, "sites": built, "requests_per_site": len(requests) / max(1, built),
+            "tokens_in_per_site": sum(e.get("tokens_in", 0) for e in attempts) / max(1, built),
+            "cost_per_site": sum(e.get("cost_usd", 0.0) for e in attempts) / max(1, built),
+            "limited": sum(1 for e in attempts if e["class"] == "usage-limit"),
+            "resumed": sum(1 for e in attempts if e.get("resumed"))}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sites", type=int, default=4)
     parser.add_argument("--steps", type=int, default=1, help="files the mock agent writes per site, one a turn")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--no-limit", action="store_true", help="skip the usage-limit batch (resumed vs restarted)")
+    parser.add_argument("--limit-sites", type=int, default=1,
+                        help="sites in the usage-limit batch (1: exactly the 2-of-4 case; more run at once, "
+                             "and the limit meets each a file earlier or later)")
     args = parser.parse_args()
     cli, detail = install_claude()
     if cli is None:
@@ -90,6 +123,23 @@ def main() -> int:
     met = preset["bytes_max"] <= TARGET_BYTES
     print(f"target preset <= 16 KB per agent request: {'met' if met else 'NOT met'} "
           f"({preset['bytes_max'] / 1024:.1f} KB)")
+    if not args.no_limit:
+        limited = [measure_limit("resumed", 3, cli, base, args.limit_sites),
+                   measure_limit("restarted", 0, cli, base, args.limit_sites)]
+        print(f"{args.limit_sites} site(s) of 4 files, a session limit after about 2 files a site, reset 3 s later")
+        for row in limited:
+            print(f"  {row['name']:9} {row['sites']} built, {row['limited']} attempts held, {row['resumed']} resumed; "
+                  f"requests/site {row['requests_per_site']:.1f}, input tokens/site {row['tokens_in_per_site']:,.0f}, "
+                  f"cost/site ${row['cost_per_site']:.4f}")
+        resumed, restarted = limited
+        for key, label in (("requests_per_site", "requests/site"), ("tokens_in_per_site", "input tokens/site"),
+                           ("cost_per_site", "cost/site")):
+            ratio = resumed[key] / restarted[key] if restarted[key] else float("nan")
+            print(f"  resumed / restarted {label:18} {ratio:.2f}")
+        if args.limit_sites == 1:
+            met = met and resumed["requests_per_site"] <= 7
+            print(f"target resumed <= 7 requests for the site: {'met' if met else 'NOT met'} "
+                  f"({resumed['requests_per_site']:.0f})")
     if args.keep:
         print(f"kept {base}")
     else:

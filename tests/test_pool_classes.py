@@ -41,7 +41,7 @@ def test_the_claude_preset_builds_sites_and_records_cost_turns_and_class(workspa
         assert (workspace.site_dir(name) / "index.html").is_file()
     done = [e for e in events(workspace) if e.get("event") == "status" and e.get("to") == "I"]
     assert len(done) == 3
-    assert all(e["class"] == "ok" and e["cost_usd"] > 0 and e["turns"] >= 1 and e["session_id"] for e in done), done
+    assert all(e["class"] == "ok" and e["cost_usd"] > 0 and e["turns"] >= 1 and e["session"] for e in done), done
     (record,) = run_files(workspace)
     assert record["cost_usd"] == pytest.approx(sum(e["cost_usd"] for e in done))
     # The OK line shows what the site cost; status shows the batch's cost.
