@@ -531,3 +531,34 @@ def test_pack_refuses_symlinks_and_sites_over_the_cap(tmp_path):
 
 if __name__ == "__main__" and len(sys.argv) == 5 and sys.argv[1] == "coordinate":
     sys.exit(coordinate(*sys.argv[2:]))
+
+
+# -- sessions (issue 21) ------------------------------------------------------------------------
+SESSION_CLAUDE = Path(__file__).resolve().parent / "agents" / "sessions" / "claude"
+
+
+@pytest.mark.parametrize("shared", [None, False], ids=["shared-storage-detected", "no-shared-storage"])
+def test_a_session_resumes_on_a_worker_only_where_its_folder_is_reachable(workspace, local_cluster, monkeypatch,
+                                                                          shared):
+    # The first attempt writes part-1.css and ends in an outage (not counted, its session kept); the
+    # run launches the site again at once. With shared storage the worker continues the session in
+    # its folder; without it, the transcript stayed in the worker's mirror: a fresh start, and the
+    # site's log says why.
+    (name,) = make_sites(workspace, 1, implement=str(SESSION_CLAUDE))
+    calls = workspace.root / "calls.jsonl"
+    monkeypatch.setenv("FAKE_SESSION_LOG", str(calls))
+    monkeypatch.setenv("FAKE_OUTAGE_AFTER", "1")
+    monkeypatch.setenv("FAKE_OUTAGE_ONCE", str(workspace.root / "outage-happened"))
+    result = run_pool(workspace, DaskExecutor(local_cluster, shared_storage=shared, forward_env=FORWARD))
+    assert (result.exit_code, result.ok) == (0, 1), [o.error for o in result.outcomes]
+    first, second = [json.loads(line) for line in calls.read_text().splitlines()]
+    assert not first["resumed"] and first["done"] == 0
+    log = (workspace.logs / "sites" / name / "implement-1.log").read_text()
+    if shared is None:
+        assert second["resumed"] and second["session"] == first["session"] and second["done"] == 1, second
+        assert "continued (resume 1 of at most 3)" in log
+    else:
+        assert not second["resumed"] and second["session"] != first["session"] and second["done"] == 0, second
+        assert "written on a worker without shared storage" in log and "starting fresh" in log, log
+    assert (workspace.site_dir(name) / "index.html").is_file() and (workspace.site_dir(name) / "part-1.css").is_file()
+    assert rows(workspace)[name].status == "I"

@@ -150,3 +150,46 @@ def test_without_repair_turns_the_broken_site_stays_at_i_after_finish(claude_cli
     finished = run_smb_in(mock, workspace, "finish", "--batch", "001", env=env)
     assert finished.returncode != 0 and "broken link: pricing.html" in finished.stdout + finished.stderr
     assert rows(workspace)[name].status == "I"
+
+
+def test_a_session_the_cli_cannot_load_is_started_fresh_at_once_and_not_counted(claude_cli, claude_mock, workspace,
+                                                                                tmp_path):
+    name, kept, _ = _stop_mid_work(claude_cli, claude_mock, workspace, tmp_path)
+    sessions.transcript(session_folder(workspace, name), kept.id).write_text("not a transcript\n")
+    mock = claude_mock("ok", "--steps", "4")
+    result = run_smb_in(mock, workspace, *IMPLEMENT, env=env_for(mock, claude_cli, tmp_path))
+    assert result.returncode == 0, explain(result)
+    refused, done = results(workspace)[-2:]
+    assert refused["class"] == "resume-failed" and refused["to"] == "D", refused
+    assert "No conversation found" in refused["note"], refused
+    assert done["to"] == "I" and done["session"] != kept.id and not done.get("resumed"), done
+    assert rows(workspace)[name].attempts == 0  # nothing counted: the retry came at once
+    fresh = [r for r in mock.requests() if r["headers"]["x-claude-code-session-id"] == done["session"]]
+    assert len(fresh) == 5 and fresh[0]["n_messages"] <= 2
+
+
+def test_a_runner_killed_with_sigkill_leaves_a_session_the_next_run_continues(claude_cli, claude_mock, workspace,
+                                                                            tmp_path):
+    import psutil
+
+    (name,) = make_sites(workspace, 1, implement="claude", max_agents=1)
+    slow = claude_mock("ok", "--steps", "4", "--stream-delay", "0.4")
+    runner = start_smb(workspace, *IMPLEMENT, env=env_for(slow, claude_cli, tmp_path), prefix=slow.wrap([]))
+    written = session_folder(workspace, name) / "site" / "part-2.css"
+    try:
+        wait_for(written.exists, 60, "the agent's second file")
+        agents = psutil.Process(runner.pid).children(recursive=True)
+    finally:
+        runner.kill()
+    collect(runner, timeout=30)
+    kept = sessions.load(workspace, name, "implement")
+    assert kept is not None and kept.state == "running"  # the runner died before it could say anything
+    mock = claude_mock("ok", "--steps", "4")
+    result = run_smb_in(mock, workspace, *IMPLEMENT, env=env_for(mock, claude_cli, tmp_path))
+    assert result.returncode == 0, explain(result)
+    assert "reclaimed 1 stale claims" in result.stdout, result.stdout
+    assert not [p for p in agents if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]  # no orphan left
+    requests = mock.requests()
+    assert requests[0]["headers"]["x-claude-code-session-id"] == kept.id and requests[0]["n_messages"] > 2
+    done = results(workspace)[-1]
+    assert done["to"] == "I" and done["session"] == kept.id and done["resumed"] is True, done

@@ -293,8 +293,10 @@ class DaskExecutor:
                         inputs[path] = Path(path).read_bytes()
                     except OSError:
                         pass  # absent here too: the agent sees it absent, as locally
-        env = {k: v for k, v in job.env.items()
-               if k.startswith("SMB_") or any(fnmatchcase(k, pattern) for pattern in self.forward_env)}
+        # CLAUDE_CONFIG_DIR is the agent's own, in its folder (its session's transcript, issue 21): it
+        # travels with the job like SMB_*, and the worker maps it into its mirror like them.
+        env = {k: v for k, v in job.env.items() if k.startswith("SMB_") or k == "CLAUDE_CONFIG_DIR"
+               or any(fnmatchcase(k, pattern) for pattern in self.forward_env)}
         spec = {
             "token": token, "topic": self.topic, "domain": job.domain, "phase": job.phase, "attempt": job.attempt,
             "argv": list(job.argv), "env": env, "root": root, "cwd": str(job.cwd), "output": str(job.output),

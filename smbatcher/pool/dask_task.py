@@ -195,9 +195,10 @@ def agent_env(spec: dict, mirror: Mirror | None) -> dict[str, str]:
     """The worker's own environment (its PATH, its agent's login) plus what the job says."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMB_")}
     for key, value in spec["env"].items():
-        # Only smb's own variables name workspace paths the mirror replaces; a forwarded one is
-        # passed as the operator wrote it.
-        env[key] = mirror.text(value) if mirror is not None and key.startswith("SMB_") else value
+        # smb's own variables and the agent's config folder name workspace paths the mirror replaces;
+        # a forwarded one is passed as the operator wrote it.
+        mapped = key.startswith("SMB_") or key == "CLAUDE_CONFIG_DIR"
+        env[key] = mirror.text(value) if mirror is not None and mapped else value
     return env
 
 
