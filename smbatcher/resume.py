@@ -14,11 +14,10 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import sessions
+from . import promotion, sessions
 from .errors import SmbError, UsageError, os_error
 from .lifecycle import IMPLEMENT, PHASES, RANK
 from .registry import BadValue, normalize_domain
@@ -206,11 +205,11 @@ def promote(workspace: Workspace, store: Store, domain: str, phase: str | None =
                            f"its {session.phase} session's output was not taken")
         _folder(workspace, session, "promote")
         output = output_of(workspace, session)
-        problem = _output_problem(workspace, session, output)
+        problem = promotion.problem(workspace, session.phase, name, output)
         if problem:
-            raise SmbError(f"{name}'s {session.phase} session output was not taken: {problem}")
+            raise SmbError(f"{name}'s {session.phase} session output was not taken: {problem[0]}")
         try:
-            dest = _move_into_place(workspace, session, output)
+            dest = promotion.move_into_place(workspace, session.phase, name, output)
         except OSError as exc:
             raise os_error(exc, workspace.rel(output), "move") from None
         before = row.status
@@ -218,51 +217,3 @@ def promote(workspace: Workspace, store: Store, domain: str, phase: str | None =
                        note=f"{session.phase} output promoted from session by smb resume")
     sessions.remove(workspace, name, session.phase)
     return Promoted(name, session.phase, session.id, dest, before, the_phase.done)
-
-
-def _output_problem(workspace: Workspace, session: Session, output: Path) -> str | None:
-    """Why the output cannot be taken (pool/launch.py ``Launcher.promote``'s checks), None when it can."""
-    from .pool.output import output_problem
-
-    problem = output_problem(output)  # issue 22: a symlink or special file anywhere in it
-    if problem:
-        return problem
-    if session.phase == IMPLEMENT.name:
-        if not os.path.isfile(output / "index.html"):
-            return f"no index.html in {workspace.rel(output)}"
-        dest = workspace.site_dir(session.domain)
-        try:
-            kind = os.lstat(dest).st_mode
-        except FileNotFoundError:
-            return None
-        if not stat.S_ISDIR(kind):  # never follow or replace a link or a file where the site goes
-            return f"{workspace.rel(dest)} exists and is not a folder; move it away and retry"
-        return None
-    try:
-        info = os.lstat(output)
-    except FileNotFoundError:
-        return f"no design file {workspace.rel(output)}"
-    if stat.S_ISDIR(info.st_mode):
-        return f"{workspace.rel(output)} is a folder, not a design file"
-    if info.st_size == 0:
-        return f"the design file {workspace.rel(output)} is empty"
-    dest = workspace.design_file(session.domain)
-    if dest.is_symlink() or (dest.exists() and not dest.is_file()):
-        return f"{workspace.rel(dest)} exists and is not a file; move it away and retry"
-    return None
-
-
-def _move_into_place(workspace: Workspace, session: Session, output: Path) -> Path:
-    """As a run promotes: the site folder swapped in whole (never half old, half new), the design replaced."""
-    from .fs import exchange_or_move
-
-    if session.phase == IMPLEMENT.name:
-        dest = workspace.site_dir(session.domain)
-        old = exchange_or_move(output, dest)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-        return dest
-    dest = workspace.design_file(session.domain)
-    workspace.designs.mkdir(parents=True, exist_ok=True)
-    os.replace(output, dest)
-    return dest

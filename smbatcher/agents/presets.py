@@ -39,10 +39,12 @@ tests/claude_mock/, see tests/claude_mock/FINDINGS.md):
   ``CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC``: without them each start made about
   40 DNS look-ups and an extra model request (title generation); 500 agents a
   night must not update themselves or phone home.
-- ``CLAUDE_CONFIG_DIR`` inside the agent's staging folder: the CLI rewrites
+- ``CLAUDE_CONFIG_DIR`` inside the agent's working folder: the CLI rewrites
   ``~/.claude.json`` on every start; concurrent agents sharing it race, and their
   transcripts pile up in ``~/.claude/projects``. A fresh folder per agent needs no
-  onboarding in print mode (measured) and is removed with the staging folder.
+  onboarding in print mode (measured). It holds the session's transcript, so it is
+  kept with the site's session folder while the site may continue it (issue 21,
+  ``sessions.py``) and removed with it.
 
 Every environment value above is a default: a variable already set in smb's
 environment wins (``API_TIMEOUT_MS=30000 smb implement ...``), except
@@ -234,7 +236,11 @@ def describe_presets(environ: Mapping[str, str] | None = None) -> list[dict]:
                    "(claude --tools default for all tools)",
                    f"stall_timeout {CLAUDE_STALL_TIMEOUT / 60:g}m unless set: no output that long stops the agent",
                    "a command with -p/--print or --output-format runs as written (opaque protocol)",
-                   "prompt on stdin, closed after it; working folder = the agent's staging folder"]},
+                   "prompt on stdin, closed after it; working folder = the site's session folder, "
+                   ".smbatcher/sessions/<domain>-<phase>/",
+                   "sessions: each attempt pinned (--session-id); after a limit, stop, stall, timeout or "
+                   "outage the next launch continues it (--resume, [agents] max_resumes); finish's failures "
+                   "go back to it before promotion ([agents] repair_turns); smb resume DOMAIN takes it over"]},
     ]
     return rows
 

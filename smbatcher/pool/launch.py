@@ -16,14 +16,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from string import Template
 
-from .. import sessions
+from .. import promotion, sessions
 from ..agents.presets import AgentSpec, agent_env
-from ..fs import exchange_or_move
 from ..lifecycle import IMPLEMENT, Phase
 from ..units import utc_stamp
 from ..workspace import Workspace
 from .executor import Job
-from .output import output_problem
 
 
 def read_brief(workspace: Workspace, batch: str) -> str:
@@ -271,37 +269,11 @@ class Launcher:
 
     def promote(self, job: Job) -> str | None:
         """Move a verified result into place atomically; a problem string if it is not acceptable."""
-        output = job.output
-        problem = output_problem(output)  # issue 22: the one rule of pool/output.py, as on Dask
-        if problem:
-            return problem
-        if self.phase is IMPLEMENT:
-            if not os.path.isfile(f"{output}/index.html"):
-                return "exit 0 but no index.html in the output folder"
-            dest = self.workspace.site_dir(job.domain)
-            try:
-                kind = os.lstat(dest).st_mode
-            except FileNotFoundError:
-                kind = None  # no site yet: the common case
-            if kind is not None and not stat.S_ISDIR(kind):
-                # Never follow or replace an odd entry where the site goes (a link, a file): the operator must look.
-                return f"{self.workspace.rel(dest)} exists and is not a folder; move it away and retry"
-            old = exchange_or_move(output, dest)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-            return None
-        try:
-            if output.is_dir():
-                return "exit 0 but the design output is a folder, not a file"
-            if output.stat().st_size == 0:
-                return "exit 0 but the design file is empty"
-        except FileNotFoundError:
-            return "exit 0 but no design file was written"
-        dest = self.workspace.design_file(job.domain)
-        if dest.is_symlink() or (dest.exists() and not dest.is_file()):
-            return f"{self.workspace.rel(dest)} exists and is not a file; move it away and retry"
-        self.workspace.designs.mkdir(parents=True, exist_ok=True)
-        os.replace(output, dest)
+        found = promotion.problem(self.workspace, self.phase.name, job.domain, job.output)
+        if found:
+            why, the_output = found
+            return f"exit 0 but {why}" if the_output else why
+        promotion.move_into_place(self.workspace, self.phase.name, job.domain, job.output)
         return None
 
     def discard(self, job: Job) -> None:
