@@ -13,7 +13,9 @@ import json
 import os
 import signal
 
-from smbatcher import sessions
+import pytest
+
+from smbatcher import jail, sessions
 from support.claude import claude_env, run_smb_in
 from support.cli import collect, explain, smb_env, start_smb
 from support.registry import rows
@@ -28,8 +30,10 @@ BROKEN = ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title
 FIXED = BROKEN.replace("<a href=\"pricing.html\">Pricing</a>", "<p>Open daily from seven until noon.</p>")
 
 
-def env_for(mock, cli, tmp_path, auth: str = "apikey") -> dict[str, str]:
-    return claude_env(mock, cli, tmp_path / "home", auth=auth, base=smb_env(), extra=dict(FAST))
+def env_for(mock, cli, tmp_path, auth: str = "apikey", sandbox: str = "off") -> dict[str, str]:
+    env = claude_env(mock, cli, tmp_path / "home", auth=auth, base=smb_env(), extra=dict(FAST))
+    env["SMB_SANDBOX"] = sandbox  # "on": the run refuses to start without the jail
+    return env
 
 
 def results(ws) -> list[dict]:
@@ -41,11 +45,16 @@ def session_folder(ws, name: str):
     return sessions.folder(ws, name, "implement")
 
 
-def test_a_usage_limit_mid_work_is_continued_not_restarted(claude_cli, claude_mock, workspace, tmp_path):
+@pytest.mark.parametrize("sandbox", ["off", "on"])
+def test_a_usage_limit_mid_work_is_continued_not_restarted(claude_cli, claude_mock, workspace, tmp_path, sandbox):
+    if sandbox == "on" and jail.probe() is None:
+        pytest.skip("bubblewrap (bwrap) cannot start a sandbox here")
+    # Jailed too: the session folder is the one writable folder, inside the hidden .smbatcher/sessions/.
     (name,) = make_sites(workspace, 1, implement="claude", max_agents=1)
     # Two files written, the third request refused by a session limit that resets 3 s later.
     mock = claude_mock("usage-limit", "--ok-first", "2", "--fail-first", "1", "--steps", "4", "--reset-in", "3")
-    result = run_smb_in(mock, workspace, *IMPLEMENT, env=env_for(mock, claude_cli, tmp_path, auth="oauth"))
+    result = run_smb_in(mock, workspace, *IMPLEMENT,
+                        env=env_for(mock, claude_cli, tmp_path, auth="oauth", sandbox=sandbox))
     assert result.returncode == 0, explain(result)
     assert "usage limit: held until" in result.stdout, result.stdout
     row = rows(workspace)[name]
