@@ -40,7 +40,8 @@ def render_status(ui: UI, report: StatusReport) -> None:
             if agent.action:
                 ui.out(f"  {agent.domain} attempt {agent.attempt}: {agent.action} (turn {agent.turn}"
                        + (f", {format_money(agent.cost_usd)}" if agent.cost_usd else "") + ")"
-                       + (f" on {agent.worker}" if agent.worker else ""))
+                       + (f" on {agent.worker}" if agent.worker else "")
+                       + (f", session {agent.session}" if agent.session else ""))
     for run in report.runs_dead:
         ui.out(f"dead run {run.run_id}: {run.phase} batch {run.batch}, pid {run.pid} gone since before "
                f"{_when(run.started)} ended; repair: smb doctor --scenario wave-failure --fix")

@@ -67,7 +67,8 @@ def run_summary(record: RunRecord, alive: bool) -> dict:
             "total": record.total, "log": record.log, "cost_usd": record.cost_usd, "halted": record.halted,
             "executor": record.executor, "breaker": record.breaker,
             "activity": [{"domain": a.domain, "attempt": a.attempt, "action": a.action, "turn": a.turn,
-                          "cost_usd": a.cost_usd, "worker": a.worker} for a in record.agents]}
+                          "cost_usd": a.cost_usd, "worker": a.worker,
+                          **({"session": a.session} if a.session else {})} for a in record.agents]}
 
 
 def find_stale_claims(registry: Registry, states, batch: str | None = None) -> Sequence[StaleClaim]:

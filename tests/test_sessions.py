@@ -17,7 +17,7 @@ import pytest
 
 from smbatcher import jail, sessions
 from support.claude import claude_env, run_smb_in
-from support.cli import collect, explain, smb_env, start_smb
+from support.cli import collect, explain, run_smb, smb_env, start_smb
 from support.registry import rows
 from support.waiting import wait_for
 from support.workspaces import make_sites
@@ -88,7 +88,11 @@ def _stop_mid_work(claude_cli, claude_mock, workspace, tmp_path):
     runner = start_smb(workspace, *IMPLEMENT, env=env, prefix=slow.wrap([]))
     written = session_folder(workspace, name) / "site" / "part-2.css"
     try:
-        wait_for(written.exists, 60, "the agent's first file")
+        wait_for(written.exists, 60, "the agent's second file")
+        # The run record names the running agent's session (smb status --json shows it).
+        status = json.loads(run_smb(workspace, "status", "--json", env=env).stdout)
+        (live,) = [run for run in status["runs"] if run["alive"]]
+        assert [a.get("session") for a in live["activity"]] == [sessions.load(workspace, name, "implement").id]
     finally:
         runner.send_signal(signal.SIGTERM)
     result = collect(runner, timeout=60)
