@@ -89,6 +89,13 @@ def measure_limit(name: str, max_resumes: int, cli: Path, base: Path, sites: int
             "resumed": sum(1 for e in attempts if e.get("resumed"))}
 
 
+def print_ratios(title: str, row: dict, baseline: dict, first: tuple[str, str]) -> None:
+    """``row`` over ``baseline`` for ``first``, input tokens and cost per site."""
+    for key, label in (first, ("tokens_in_per_site", "input tokens/site"), ("cost_per_site", "cost/site")):
+        ratio = row[key] / baseline[key] if baseline[key] else float("nan")
+        print(f"  {title} {label:18} {ratio:.2f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sites", type=int, default=4)
@@ -115,10 +122,7 @@ def main() -> int:
               f"max {row['bytes_max'] / 1024:.1f} KB; input tokens/site {row['tokens_in_per_site']:,.0f}; "
               f"cost/site ${row['cost_per_site']:.4f}")
     naive, preset = rows
-    for key, label in (("bytes_median", "bytes/request"), ("tokens_in_per_site", "input tokens/site"),
-                       ("cost_per_site", "cost/site")):
-        ratio = preset[key] / naive[key] if naive[key] else float("nan")
-        print(f"  preset / naive {label:18} {ratio:.2f}")
+    print_ratios("preset / naive", preset, naive, ("bytes_median", "bytes/request"))
     met = preset["bytes_max"] <= TARGET_BYTES
     print(f"target preset <= 16 KB per agent request: {'met' if met else 'NOT met'} "
           f"({preset['bytes_max'] / 1024:.1f} KB)")
@@ -131,10 +135,7 @@ def main() -> int:
                   f"requests/site {row['requests_per_site']:.1f}, input tokens/site {row['tokens_in_per_site']:,.0f}, "
                   f"cost/site ${row['cost_per_site']:.4f}")
         resumed, restarted = limited
-        for key, label in (("requests_per_site", "requests/site"), ("tokens_in_per_site", "input tokens/site"),
-                           ("cost_per_site", "cost/site")):
-            ratio = resumed[key] / restarted[key] if restarted[key] else float("nan")
-            print(f"  resumed / restarted {label:18} {ratio:.2f}")
+        print_ratios("resumed / restarted", resumed, restarted, ("requests_per_site", "requests/site"))
         if args.limit_sites == 1:
             met = met and resumed["requests_per_site"] <= 7
             print(f"target resumed <= 7 requests for the site: {'met' if met else 'NOT met'} "
