@@ -225,7 +225,7 @@ class Launcher:
         session = sessions.Session(domain, phase, sessions.new_id(), run=self.run_id, attempt=attempt,
                                    created=now, program=self._executable or self.spec.argv[0])
         sessions.save(self.workspace, session)
-        return session, (f"{why}: starting fresh; new session" if why else "new session")
+        return session, (f"{why}: starting fresh, session {session.id}" if why else "")
 
     def repair_job(self, job: Job, problems: list[str], turn: int, turns: int) -> Job:
         """The same attempt's session sent finish's failures (a repair turn before promotion)."""
