@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,7 @@ from smbatcher import jail, sessions
 from support.claude import claude_env, run_smb_in
 from support.cli import collect, explain, run_smb, smb_env, start_smb
 from support.registry import rows
+from support.sessions import write_session
 from support.waiting import wait_for
 from support.workspaces import make_sites
 
@@ -206,3 +208,30 @@ def test_a_runner_killed_with_sigkill_leaves_a_session_the_next_run_continues(cl
     assert requests[0]["headers"]["x-claude-code-session-id"] == kept.id and requests[0]["n_messages"] > 2
     done = results(workspace)[-1]
     assert done["to"] == "I" and done["session"] == kept.id and done["resumed"] is True, done
+
+
+SESSION_CLAUDE = Path(__file__).resolve().parent / "agents" / "sessions" / "claude"
+
+
+@pytest.mark.parametrize("resumes", [2, 3], ids=["under-max_resumes", "at-max_resumes"])
+def test_max_resumes_decides_between_continuing_and_a_fresh_start(workspace, resumes):
+    # A kept session already continued `resumes` times, with one file of three written.
+    (name,) = make_sites(workspace, 1, implement=str(SESSION_CLAUDE), max_resumes=3)
+    kept = write_session(workspace, name, resumes=resumes)
+    (workspace.root / "calls.jsonl").touch()
+    result = run_smb(workspace, "implement", "--batch", "001",
+                     env=smb_env(FAKE_SESSION_LOG=str(workspace.root / "calls.jsonl")))
+    assert result.returncode == 0, explain(result)
+    (call,) = [json.loads(line) for line in (workspace.root / "calls.jsonl").read_text().splitlines()]
+    log = (workspace.logs / "sites" / name / "implement-1.log").read_text()
+    done = results(workspace)[-1]
+    if resumes < 3:
+        assert call["resumed"] and call["session"] == kept.id and call["done"] == 1, call
+        assert f"continued (resume {resumes + 1} of at most 3)" in log, log
+        assert call["prompt"].startswith("You were interrupted"), call  # the short prompt, not the task again
+    else:
+        assert not call["resumed"] and call["session"] != kept.id and call["done"] == 0, call
+        assert f"session {kept.id}: continued 3 times (max_resumes 3): starting fresh" in log, log
+        assert call["prompt"].startswith("You are building the website"), call
+    assert done["to"] == "I" and done["session"] == call["session"] and bool(done.get("resumed")) == (resumes < 3)
+    assert not session_folder(workspace, name).exists()  # promoted: the session is given up
