@@ -85,7 +85,7 @@ def _stop_mid_work(claude_cli, claude_mock, workspace, tmp_path):
     (Once part-2.css is there, the first file's turn is in the transcript: the CLI saves a tool's
     result before it sends the next request.)"""
     (name,) = make_sites(workspace, 1, implement="claude", max_agents=1)
-    slow = claude_mock("ok", "--steps", "4", "--stream-delay", "0.4")
+    slow = claude_mock("ok", "--steps", "4", "--stream-delay", "0.15")
     env = env_for(slow, claude_cli, tmp_path)
     runner = start_smb(workspace, *IMPLEMENT, env=env, prefix=slow.wrap([]))
     written = session_folder(workspace, name) / "site" / "part-2.css"
@@ -188,7 +188,7 @@ def test_a_runner_killed_with_sigkill_leaves_a_session_the_next_run_continues(cl
     import psutil
 
     (name,) = make_sites(workspace, 1, implement="claude", max_agents=1)
-    slow = claude_mock("ok", "--steps", "4", "--stream-delay", "0.4")
+    slow = claude_mock("ok", "--steps", "4", "--stream-delay", "0.15")
     runner = start_smb(workspace, *IMPLEMENT, env=env_for(slow, claude_cli, tmp_path), prefix=slow.wrap([]))
     written = session_folder(workspace, name) / "site" / "part-2.css"
     try:
