@@ -161,7 +161,7 @@ def _environment(workspace: Workspace, batch: str, session: Session, folder: Pat
     return env
 
 
-def run_interactive(plan: Takeover) -> int:
+def run_interactive(workspace: Workspace, plan: Takeover) -> int:
     """Run the agent on this terminal and wait for it; its exit code (128+n when a signal ended it).
 
     Not in a session of its own, unlike every agent a run starts (STYLE habit 5): an interactive
@@ -174,16 +174,33 @@ def run_interactive(plan: Takeover) -> int:
     program = plan.argv[0]
     if "/" not in program and shutil.which(program) is None:
         raise SmbError(f"cannot run {program}: not found on PATH")
+    _hold(workspace, plan.session, True)  # before the agent starts: no run launches into its folder meanwhile
     try:
         child = subprocess.Popen(plan.argv, cwd=plan.folder, env={**os.environ, **plan.env})
     except OSError as exc:
+        _hold(workspace, plan.session, False)
         raise SmbError(f"cannot run {program}: {exc.strerror or exc}") from None
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # after the fork: the agent keeps its Ctrl-C
     try:
         code = child.wait()
     finally:
         signal.signal(signal.SIGINT, previous)
+        _hold(workspace, plan.session, False)
     return 128 - code if code < 0 else code
+
+
+def _hold(workspace: Workspace, session: Session, held: bool) -> None:
+    """Mark the session open by this process (a run then leaves the site alone), or no longer."""
+    from .proc import own_create_time
+
+    current = sessions.load(workspace, session.domain, session.phase)
+    if current is None or current.id != session.id:
+        return
+    current.holder = [os.getpid(), own_create_time()] if held else []
+    try:
+        sessions.save(workspace, current)
+    except OSError:
+        pass
 
 
 def promote(workspace: Workspace, store: Store, domain: str, phase: str | None = None) -> Promoted:

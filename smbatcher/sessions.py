@@ -22,7 +22,7 @@ import os
 import shutil
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .workspace import Workspace
@@ -61,6 +61,7 @@ class Session:
     program: str = ""  # the agent program that owns it (for `smb resume`)
     state: str = "running"  # running | kept (the site may continue it)
     reason: str = ""  # why it was kept (the attempt's class)
+    holder: list = field(default_factory=list)  # [pid, create time] of the `smb resume` that has it open
 
 
 def sessions_dir(workspace: Workspace) -> Path:
@@ -110,11 +111,25 @@ def _from_dict(data) -> Session | None:
             continue
         if isinstance(value, kind) or (kind is float and isinstance(value, int)):
             setattr(session, key, value)
+    holder = data.get("holder")
+    if isinstance(holder, list) and len(holder) == 2 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in holder):
+        session.holder = [int(holder[0]), float(holder[1])]
     try:
         uuid.UUID(session.id)
     except ValueError:
         return None  # an id that is not a UUID never reaches a command line
     return session
+
+
+def held_by_hand(session: Session) -> int | None:
+    """The pid of the live `smb resume` that has this session open on a terminal, else None."""
+    if not session.holder:
+        return None
+    from .proc import process_alive
+
+    pid, created = session.holder
+    return pid if process_alive(pid, created) else None
 
 
 def save(workspace: Workspace, session: Session) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from support.cli import assert_one_line_error, explain, smb_argv, smb_env
 from support.processes import create_time, dead_process_identity
-from support.registry import row_line, statuses
+from support.registry import row_line, rows, statuses
 from support.sessions import write_session
 from support.workspaces import make_workspace, write_run
 
@@ -69,7 +69,8 @@ FAKE_CLAUDE = """#!{python}
 import json, os, sys
 record = {{"argv": sys.argv[1:], "cwd": os.getcwd(), "config": os.environ.get("CLAUDE_CONFIG_DIR"),
           "smb": {{k: v for k, v in os.environ.items() if k.startswith("SMB_")}},
-          "retries": os.environ.get("CLAUDE_CODE_MAX_RETRIES"), "tty": sys.stdin.isatty() and sys.stdout.isatty()}}
+          "retries": os.environ.get("CLAUDE_CODE_MAX_RETRIES"), "tty": sys.stdin.isatty() and sys.stdout.isatty(),
+          "holder": json.load(open(os.environ["FAKE_SESSION_RECORD"]))["holder"]}}
 with open(os.environ["FAKE_CLAUDE_RECORD"], "w") as handle:
     json.dump(record, handle)
 sys.exit(7)
@@ -88,7 +89,9 @@ def test_on_a_terminal_the_agent_runs_in_the_session_folder_and_its_exit_code_is
     path = os.environ["PATH"] if recorded else str(bin_dir) + os.pathsep + os.environ["PATH"]
     master, slave = os.openpty()
     child = subprocess.Popen(smb_argv(ws, "resume", SITE), cwd=ws.root, stdin=slave, stdout=slave, stderr=slave,
-                             env=smb_env(PATH=path, FAKE_CLAUDE_RECORD=str(record)), start_new_session=True)
+                             env=smb_env(PATH=path, FAKE_CLAUDE_RECORD=str(record),
+                                         FAKE_SESSION_RECORD=str(sessions.record_path(ws, SITE, "implement"))),
+                             start_new_session=True)
     os.close(slave)
     shown = b""
     try:
@@ -113,6 +116,8 @@ def test_on_a_terminal_the_agent_runs_in_the_session_folder_and_its_exit_code_is
     assert seen["smb"]["SMB_DESIGN"] == str(ws.design_file(SITE)) and seen["smb"]["SMB_BATCH"] == "001"
     assert "SMB_RUN_ID" not in seen["smb"]
     assert session.id.encode() in shown  # smb said what it was opening before the agent took the terminal
+    # While the agent ran, the session was marked open by this smb (a run leaves the site alone); not after.
+    assert seen["holder"][0] == child.pid and sessions.load(ws, SITE, "implement").holder == []
 
 
 # -- what cannot be resumed -----------------------------------------------------------------------
@@ -266,3 +271,25 @@ def test_an_unclean_registry_is_never_written_by_promote(smb, ws):
     assert proc.returncode == 2, explain(proc)
     assert ws.registry.read_text(encoding="utf-8") == text
     assert not ws.site_dir(SITE).exists()
+
+
+def test_a_run_leaves_a_site_alone_while_its_session_is_open_by_hand(ws):
+    from smbatcher.proc import own_create_time
+    from support.workspaces import write_config
+
+    session = write_session(ws, SITE)
+    held = sessions.load(ws, SITE, "implement")
+    held.holder = [os.getpid(), own_create_time()]  # this test process plays the `smb resume` on a terminal
+    sessions.save(ws, held)
+    agent = Path(__file__).resolve().parent / "agents" / "sessions" / "claude"
+    write_config(ws, implement=str(agent))
+    before = sessions.transcript(sessions.folder(ws, SITE, "implement"), session.id).read_bytes()
+    result = subprocess.run(smb_argv(ws, "implement", "--batch", "001", "--sites", SITE), cwd=ws.root,
+                            env=smb_env(), capture_output=True, text=True, timeout=60)
+    assert f"SKIP {SITE}: its implement session is open in smb resume (pid {os.getpid()}); not launched" \
+        in result.stdout, explain(result)
+    row = rows(ws)[SITE]
+    assert (row.status, row.attempts) == ("D", 0), explain(result)  # back where it was, nothing counted
+    assert result.returncode == 0, explain(result)
+    assert sessions.transcript(sessions.folder(ws, SITE, "implement"), session.id).read_bytes() == before
+    assert sessions.load(ws, SITE, "implement").id == session.id  # nothing of it was touched

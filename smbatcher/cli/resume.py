@@ -58,4 +58,4 @@ def register(app: typer.Typer) -> None:
         ctx.ui.info(f"{plan.domain}: continuing its {plan.session.phase} session {plan.session.id} in "
                     f"{ctx.workspace.rel(plan.folder)} (then: smb resume {plan.domain} --promote)")
         ctx.ui.flush()
-        return resume.run_interactive(plan)
+        return resume.run_interactive(ctx.workspace, plan)

@@ -47,6 +47,10 @@ class SiteProblem(Exception):
     """This one site cannot be worked on (a file where its folder goes, ...): it fails, the run goes on."""
 
 
+class SiteBusy(SiteProblem):
+    """Someone works on this site by hand right now (``smb resume``): it goes back, nothing counted."""
+
+
 @dataclass
 class Launcher:
     """Builds the jobs of one run: the template and brief are read once, not once per agent."""
@@ -201,6 +205,9 @@ class Launcher:
         work = sessions.folder(self.workspace, domain, phase)
         kept = sessions.load(self.workspace, domain, phase)
         why = ""
+        holder = sessions.held_by_hand(kept) if kept is not None else None
+        if holder is not None:
+            raise SiteBusy(f"its {phase} session is open in smb resume (pid {holder}); not launched")
         if kept is not None:
             if not work.is_dir():
                 why = f"session {kept.id}: its folder {self.workspace.rel(work)} is gone"

@@ -31,7 +31,7 @@ from .attempt import exec_failure
 from .executor import Executor, Job
 from .guards import Backoff, Breaker, ResourceGuard
 from .halt import Halt, HaltWatch
-from .launch import Launcher, SiteProblem, read_brief
+from .launch import Launcher, SiteBusy, SiteProblem, read_brief
 from .options import RunOptions
 from .record import Recorder
 from .results import Outcome, RunResult
@@ -361,6 +361,11 @@ class Pool(Recorder):
             log = self.launcher.log_rel(domain, attempt)
             try:
                 job = self.launcher.job(domain, attempt, budget=self._budget(domain))
+            except SiteBusy as exc:  # issue 21: a person has its session open; the site goes back
+                self.reporter.line(f"SKIP {domain}: {exc}")
+                self._record_outcome(Outcome(domain, "stopped", attempt, 0.0, log=log, counted=False,
+                                             error=str(exc)), probe)
+                continue
             except SiteProblem as exc:
                 self._record_outcome(Outcome(domain, "error", attempt, 0.0, log=log, error=str(exc)), probe)
                 continue
