@@ -134,23 +134,32 @@ def run_agents(g: Globals, name: str, *, batch: str | None = None, max_agents: i
     if bg and not dry_run:
         return _background(ctx, g, name, flags)
     if name in ("run", "implement") and not dry_run:  # a D without its design goes back to - (issue 23)
-        heal_missing_designs(ctx, flags.batch)
+        heal_missing_designs(ctx, flags.batch, actor=name, sites=flags.sites)
     if name == "run":
         return _run_batch(ctx, g, flags)
     return _run_phase(ctx, g, name, flags)
 
 
-def heal_missing_designs(ctx: Context, batch: str) -> list[str]:
+def heal_missing_designs(ctx: Context, batch: str, *, actor: str = "run", sites: list[str] | None = None) -> list[str]:
     """A D site without its design goes back to - with a note, before ``smb run``'s design phase (which
     then designs and builds it) or ``smb implement`` (which says so), instead of being skipped
-    ("design missing") run after run until a person moves it (issue 23)."""
+    ("design missing") run after run until a person moves it (issue 23). ``sites``: only those
+    (``--sites``); the event names the command (``actor``)."""
     healed = []
     registry = ctx.store.read()
+    if batch not in registry.batches():
+        return healed
+    try:  # one listing of the designs folder, not one stat per site (it runs before every implement)
+        with os.scandir(ctx.workspace.designs) as entries:
+            present = {entry.name for entry in entries if entry.is_file()}
+    except OSError:
+        present = set()
+    scope = set(sites) if sites else None
     suspects = [row.domain for row in registry.batch_rows(batch) if row.status == "D"
-                and not ctx.workspace.design_file(row.domain).is_file()] if batch in registry.batches() else []
+                and (scope is None or row.domain in scope) and f"{row.domain}-DESIGN.md" not in present]
     if not suspects:
         return healed
-    with ctx.store.transaction(actor="run") as txn:
+    with ctx.store.transaction(actor=actor) as txn:
         for domain in suspects:
             row = txn.row(domain)
             if row is not None and not ctx.workspace.design_file(domain).is_file() and txn.set_status(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
@@ -183,6 +184,18 @@ def test_a_d_site_without_its_design_goes_back_to_new_with_a_note(workspace):
     assert f"{names[0]}: D -> - (its design file is missing: it will be designed again)" in result.stdout + result.stderr
     assert statuses(workspace) == {names[0]: "-", names[1]: "I", names[2]: "I"}
     assert rows(workspace)[names[0]].get("note") == "design missing: back to -"
+
+
+def test_sites_narrows_the_heal_too_and_the_event_names_the_command(workspace):
+    names = make_sites(workspace, 3)
+    for name in names[:2]:
+        os.remove(workspace.design_file(name))
+    result = run_smb(workspace, "implement", "--batch", "001", "--sites", f"{names[0]},{names[2]}")
+    assert result.returncode == 0, explain(result)
+    # Only the sites the run was asked about: names[1] is not this run's business (and stays D).
+    assert statuses(workspace) == {names[0]: "-", names[1]: "D", names[2]: "I"}
+    healed = [json.loads(line) for line in workspace.events.read_text().splitlines() if "design missing" in line]
+    assert [(e["domain"], e["actor"]) for e in healed] == [(names[0], "implement")]
 
 
 def test_sites_option_unknown_or_invalid_is_exit_2(workspace):
