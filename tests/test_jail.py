@@ -182,7 +182,8 @@ def test_doctor_environment_says_when_agents_would_run_without_a_jail(workspace_
 
 
 def test_agents_on_a_dask_worker_are_jailed_too(workspace_root, monkeypatch):
-    """The worker's sidecar starts agents through the same LocalExecutor: the mode travels in the job."""
+    """The worker's sidecar starts agents through the same LocalExecutor: the mode travels in the job.
+    The coordinator's own bwrap does not matter (here it has none): sandbox = "on" is the workers'."""
     pytest.importorskip("distributed")
     from distributed import LocalCluster
 
@@ -202,6 +203,7 @@ def test_agents_on_a_dask_worker_are_jailed_too(workspace_root, monkeypatch):
             monkeypatch.delenv(name)
     cluster = LocalCluster(processes=True, n_workers=1, threads_per_worker=1, resources={"AGENT": 3},
                            dashboard_address=None, host="127.0.0.1", silence_logs=50)
+    monkeypatch.setitem(jail._probed, os.environ["PATH"], None)  # this process (the coordinator): no bwrap
     try:
         settings = load_settings(ws.config_file)
         result = run_phase(UI(quiet=True), ws, settings, Store(ws, 30), "implement", RunFlags(batch="002"),

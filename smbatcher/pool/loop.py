@@ -115,7 +115,10 @@ class Pool(Recorder):
         brief = read_brief(self.workspace, self.options.batch)
         base_env = dict(os.environ)
         base_env.pop("SMB_BG_CHILD", None)
-        base_env[jail.ENV], jail_warning = self.options.sandbox, jail.check(self.options.sandbox)  # issue 22
+        base_env[jail.ENV] = self.options.sandbox  # issue 22: the mode travels with every job
+        # Where the agents run decides: on Dask each worker probes its own bwrap (and "on" without it
+        # stops the run as an agent that cannot start); this machine's bwrap says nothing about theirs.
+        jail_warning = jail.check(self.options.sandbox) if self.executor.kind == "local" else None
         self.launcher = Launcher(self.workspace, self.phase, self.options.batch, self.run_id, self.spec, template,
                                  brief, self.options.timeout, self.options.grace, self.staging_root, base_env,
                                  stall_timeout=self._stall_timeout(),
