@@ -45,18 +45,17 @@ import collections
 import secrets
 import time
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from pathlib import Path
 
 from ..errors import SmbError
 from .dask_cluster import _worker_facts, cluster_report  # noqa: F401  (doctor and tests import it here)
-from .dask_transfer import OutputRefused, unpack_output  # noqa: F401
+from .dask_transfer import OutputRefused, unpack_output
+from .dask_transfer import job_env, job_inputs, shared_marker
 from .dask_transfer import reason as _reason
 from .executor import Ended, Job, Running
 
 DEFAULT_MAX_OUTPUT_BYTES = 256 * 1024 * 1024
 DEFAULT_MAX_LOG_BYTES = 32 * 1024 * 1024
-SHARED_MARKER = ".dask-shared"  # in the run's staging root; its text is the executor's id
 # How long past its timeout and grace a started job may stay silent before the coordinator gives up
 # on its worker (a worker hung without the scheduler noticing: the scheduler's own limit is minutes).
 NO_ANSWER_MARGIN = 60.0
@@ -273,30 +272,16 @@ class DaskExecutor:
         count = self._keys_used[base] = self._keys_used.get(base, 0) + 1
         token = base if count == 1 else f"{base}-{count}"
         root = job.env.get("SMB_ROOT") or str(job.cwd.parent)
-        # In the run's own staging root, even for an agent that works in a session folder (issue 21):
-        # .smbatcher/sessions/ is shared by every run, and each run's executor writes its own token.
-        scratch = Path(root) / ".smbatcher" / "tmp" / job.env["SMB_RUN_ID"] if "SMB_RUN_ID" in job.env \
-            and job.env.get("SMB_ROOT") else job.cwd.parent
-        marker = scratch / SHARED_MARKER
-        if self.shared_storage is None and scratch not in self._markers:
-            scratch.mkdir(parents=True, exist_ok=True)
+        marker = shared_marker(job)
+        if self.shared_storage is None and marker not in self._markers:
+            marker.parent.mkdir(parents=True, exist_ok=True)
             marker.write_text(self.id, encoding="utf-8")
-            self._markers.add(scratch)
+            self._markers.add(marker)
         with open(job.log_path, "ab") as log:  # the header now; the agent's output follows, from the worker
             log.write(job.header)
-        inputs = {}
-        if self.shared_storage is not True:  # a worker without the workspace needs the design and the brief
-            for variable in ("SMB_DESIGN", "SMB_BRIEF"):
-                path = job.env.get(variable)
-                if path:
-                    try:
-                        inputs[path] = Path(path).read_bytes()
-                    except OSError:
-                        pass  # absent here too: the agent sees it absent, as locally
-        # CLAUDE_CONFIG_DIR is the agent's own, in its folder (its session's transcript, issue 21): it
-        # travels with the job like SMB_*, and the worker maps it into its mirror like them.
-        env = {k: v for k, v in job.env.items() if k.startswith("SMB_") or k == "CLAUDE_CONFIG_DIR"
-               or any(fnmatchcase(k, pattern) for pattern in self.forward_env)}
+        # A worker without the workspace needs the design and the brief.
+        inputs = job_inputs(job) if self.shared_storage is not True else {}
+        env = job_env(job, self.forward_env)
         spec = {
             "token": token, "topic": self.topic, "domain": job.domain, "phase": job.phase, "attempt": job.attempt,
             "argv": list(job.argv), "env": env, "root": root, "cwd": str(job.cwd), "output": str(job.output),
@@ -551,9 +536,9 @@ class DaskExecutor:
                 client.close(timeout=5)
             except Exception:
                 pass
-            for parent in self._markers:
+            for marker in self._markers:
                 try:
-                    (parent / SHARED_MARKER).unlink()
+                    marker.unlink()
                 except OSError:
                     pass
             self._markers.clear()

@@ -1,14 +1,54 @@
-"""What travels between a Dask worker and the coordinator without shared storage: the agent's
-output (the design file's bytes, the site folder as a size-capped tar) and its log (issue 12)."""
+"""What travels between the coordinator and a Dask worker: out, what a job carries besides its
+command (the shared-storage marker, its environment, and without shared storage the design and the
+brief); back, without shared storage, the agent's output (the design file's bytes, the site folder as
+a size-capped tar) and its log (issue 12)."""
 
 from __future__ import annotations
 
 import io
 import os
 import tarfile
+from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 
 from .output import output_problem
+
+SHARED_MARKER = ".dask-shared"  # in the run's staging root; its text is the executor's id
+
+
+# -- what goes out with a job -------------------------------------------------------------
+
+
+def shared_marker(job) -> Path:
+    """The file a worker reads back to tell whether it sees the workspace: in the run's own staging
+    root, even for an agent that works in a session folder (issue 21): .smbatcher/sessions/ is shared
+    by every run, and each run's executor writes its own token."""
+    root, run_id = job.env.get("SMB_ROOT"), job.env.get("SMB_RUN_ID")
+    if not (root and run_id):
+        return job.cwd.parent / SHARED_MARKER
+    from ..workspace import Workspace
+
+    return Workspace(Path(root)).tmp / run_id / SHARED_MARKER
+
+
+def job_inputs(job) -> dict[str, bytes]:
+    """The design and the brief, for a worker without the workspace (absent here: absent there too)."""
+    inputs = {}
+    for variable in ("SMB_DESIGN", "SMB_BRIEF"):
+        path = job.env.get(variable)
+        if path:
+            try:
+                inputs[path] = Path(path).read_bytes()
+            except OSError:
+                pass
+    return inputs
+
+
+def job_env(job, forward: tuple[str, ...]) -> dict[str, str]:
+    """The variables a job takes to a worker: smb's own, the agent's config folder (its session's
+    transcript, issue 21: mapped into a worker's mirror like SMB_*), and those ``forward`` names."""
+    return {k: v for k, v in job.env.items() if k.startswith("SMB_") or k == "CLAUDE_CONFIG_DIR"
+            or any(fnmatchcase(k, pattern) for pattern in forward)}
 
 
 def reason(exc: BaseException) -> str:
