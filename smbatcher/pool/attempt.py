@@ -208,15 +208,7 @@ class Attempt:
         self.log_size = size
 
     def _note(self, text: str) -> None:
-        """A line of smb's in the agent's log (not "=== smb ": that starts a new launch to its reader)."""
-        try:
-            log = open_append(self.job.log_path)
-            try:
-                os.write(log, f"\n[smb] {text}\n".encode())
-            finally:
-                os.close(log)
-        except OSError:
-            pass
+        log_note(self.job.log_path, text)
 
     # -- end --------------------------------------------------------------------------------
     def tick(self, now: float) -> str | None:
@@ -300,6 +292,18 @@ class Attempt:
         self.pidfd = proc.close_pidfd(self.pidfd)
         proc.signal_group(self.pid, signal.SIGKILL)
         proc.kill_processes(self.tree)
+
+
+def log_note(path, text: str) -> None:
+    """A line of smb's in an agent's log (not "=== smb ": that starts a new launch to its reader)."""
+    try:
+        log = open_append(path)
+        try:
+            os.write(log, f"\n[smb] {text}\n".encode("utf-8", "replace"))
+        finally:
+            os.close(log)
+    except OSError:
+        pass
 
 
 _EXEC_ERRNOS = {errno.ENOENT: "ENOENT", errno.EACCES: "EACCES", errno.ENOEXEC: "ENOEXEC"}

@@ -49,8 +49,7 @@ from pathlib import Path
 
 from ..errors import SmbError
 from .dask_cluster import _worker_facts, cluster_report  # noqa: F401  (doctor and tests import it here)
-from .dask_transfer import OutputRefused, unpack_output
-from .dask_transfer import job_env, job_inputs, shared_marker
+from .dask_transfer import OutputRefused, job_env, job_inputs, shared_marker, unpack_output
 from .dask_transfer import reason as _reason
 from .executor import Ended, Job, Running
 

@@ -34,6 +34,7 @@ from .halt import Halt, HaltWatch
 from .launch import Launcher, SiteBusy, SiteProblem, read_brief
 from .options import RunOptions
 from .record import Recorder
+from .repair import Repairer
 from .results import Outcome, RunResult
 from .state import Activity, HoldState, Ledger, Spend, Work
 from .wakeup import Wakeup
@@ -56,7 +57,7 @@ class LiveAgent:
     repair_problems: tuple = ()  # what the repair turn was sent
 
 
-class Pool(Recorder):
+class Pool(Recorder, Repairer):
     def __init__(self, workspace: Workspace, store: Store, options: RunOptions, reporter,
                  executor: Executor | None = None) -> None:
         from .local import LocalExecutor
