@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
 
+from smbatcher import jail
 from support.cli import assert_one_line_error, explain, run_smb, smb_env
 from support.registry import rows, statuses
 from support.workspaces import make_sites
@@ -40,7 +40,7 @@ def test_an_agent_file_without_its_run_bit_ends_the_run_at_once_with_one_line(wo
     assert workspace.registry.read_bytes() == before
 
 
-JAIL = pytest.param("on", marks=pytest.mark.skipif(shutil.which("bwrap") is None, reason="no bubblewrap"))
+JAIL = pytest.param("on", marks=pytest.mark.skipif(jail.probe() is None, reason="bwrap cannot start a sandbox here"))
 
 
 @pytest.mark.parametrize("sandbox", ["off", JAIL])

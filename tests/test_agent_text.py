@@ -10,14 +10,12 @@ import re
 import pytest
 from support.agents import agent_cmd
 from support.cli import explain, run_smb, smb_env
+from support.text import ESCAPES, RAW_CONTROL
 from support.workspaces import build_site, make_sites
 
 from smbatcher.numbers import checked_cost, checked_count
 from smbatcher.text import clean_text, escape_control
 
-# A raw control character a terminal acts on: C0 but tab and line feed, DEL, C1, bidi controls.
-RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
-ESCAPES = "\x1b]0;pwned\x07 \x1b[2J \x9b31m \u202eevil"
 
 
 def assert_clean(proc, what: str) -> None:
@@ -84,10 +82,13 @@ def test_escape_sequences_from_an_agent_and_a_note_reach_no_output_raw(workspace
 
 def test_registry_file_holds_no_raw_control_character(workspace):
     names = make_sites(workspace, 2, implement=agent_cmd("hostile"), max_attempts=1)
-    run_smb(workspace, "implement", "--batch", "001", env=smb_env(HOSTILE_MODE="escapes"), timeout=90)
-    run_smb(workspace, "set-status", names[1], "--status", "D", "--force", "--note", "op " + ESCAPES)
+    run = run_smb(workspace, "implement", "--batch", "001", env=smb_env(HOSTILE_MODE="escapes"), timeout=90)
+    assert run.returncode == 1, explain(run)  # both sites failed and were parked, their notes written
+    note = run_smb(workspace, "set-status", names[1], "--status", "D", "--force", "--note", "op " + ESCAPES)
+    assert note.returncode == 0, explain(note)
     text = workspace.registry.read_bytes().decode("utf-8")
     assert RAW_CONTROL.search(text) is None, text
+    assert "agent says " in text and "op " in text and text.count("pwned") == 2, text  # both kept, escaped
 
 
 def test_a_lone_surrogate_and_nul_in_a_message_are_stored_clean(workspace):
@@ -95,8 +96,8 @@ def test_a_lone_surrogate_and_nul_in_a_message_are_stored_clean(workspace):
     run = run_smb(workspace, "implement", "--batch", "001", env=smb_env(HOSTILE_MODE="escapes"), timeout=90)
     assert "internal error" not in run.stdout, explain(run)
     assert b"\x00" not in workspace.registry.read_bytes()
-    events = workspace.events.read_bytes()
-    events.decode("utf-8")  # strict: no lone surrogate written
+    events = workspace.events.read_bytes().decode("utf-8")  # strict: no lone surrogate written
+    assert "agent says" in events and "\ufffd" in events, events  # the message kept, its surrogate replaced
     for args in (("status",), ("history", names[0]), ("report",)):
         proc = run_smb(workspace, *args)
         assert proc.returncode == 0 and "unexpected" not in proc.stderr, f"{args}\n{explain(proc)}"
@@ -145,7 +146,7 @@ def test_finish_prints_odd_file_names_escaped_and_its_json_is_strict(workspace):
     data = json.loads(text)
     reasons = " ".join(r for f in data["failed"] for r in f["reasons"])
     assert "esc-\\u001b[2J-\ufffd.html" in reasons and "bidi-\\u202e.html" in reasons, reasons
-    (workspace.logs / f"finish-001.json").read_bytes().decode("utf-8", "strict")
+    (workspace.logs / "finish-001.json").read_bytes().decode("utf-8", "strict")
 
 
 @pytest.mark.parametrize("mode", ["symlink", "fifo"])

@@ -16,40 +16,29 @@ import time
 import pytest
 
 from smbatcher import holds
-from support.claude import claude_env, run_smb_in
-from support.cli import explain, smb_env
+from support.claude import run_smb_in, smb_claude_env
+from support.cli import explain
 from support.registry import rows
-from support.workspaces import make_sites, run_files
+from support.workspaces import attempt_results, events, make_sites, run_files
 
-FAST = {"CLAUDE_CODE_MAX_RETRIES": "1", "API_TIMEOUT_MS": "3000"}
 IMPLEMENT = ("implement", "--batch", "001", "--agent", "claude")
 
 
-def events(ws) -> list[dict]:
-    return [json.loads(line) for line in ws.events.read_text().splitlines() if line.strip()]
 
-
-def results(ws) -> list[dict]:
-    """The "status" events of attempt results (they carry the class), oldest first."""
-    return [e for e in events(ws) if e.get("event") == "status" and e.get("class")]
-
-
-def env_for(mock, cli, tmp_path, auth: str = "apikey", **extra: str) -> dict[str, str]:
-    return claude_env(mock, cli, tmp_path / "home", auth=auth, base=smb_env(), extra={**FAST, **extra})
 
 
 def test_a_run_builds_its_sites_with_the_real_cli_and_records_the_cost(claude_cli, claude_mock, workspace,
                                                                        tmp_path):
     names = make_sites(workspace, 2, implement="claude", max_agents=2)
     mock = claude_mock("ok")
-    result = run_smb_in(mock, workspace, *IMPLEMENT, env=env_for(mock, claude_cli, tmp_path))
+    result = run_smb_in(mock, workspace, *IMPLEMENT, env=smb_claude_env(mock, claude_cli, tmp_path))
     assert result.returncode == 0, explain(result)
     table = rows(workspace)
     for name in names:
         assert table[name].status == "I" and table[name].attempts == 0, explain(result)
         assert "Hello from the mock model" in (workspace.site_dir(name) / "index.html").read_text()
         assert f"OK {name} " in result.stdout and "$" in result.stdout, result.stdout
-    done = [e for e in results(workspace) if e.get("to") == "I"]
+    done = [e for e in attempt_results(workspace) if e.get("to") == "I"]
     assert sorted(e["domain"] for e in done) == names
     assert all(e["class"] == "ok" and e["cost_usd"] > 0 and e["turns"] == 2 and e["session"]
                and e["message"] == "done" for e in done), done
@@ -68,7 +57,7 @@ def test_a_usage_limit_holds_the_run_counts_nothing_and_one_probe_resumes_it(cla
     # seconds after the other on a loaded 2-core CI machine, not only the idle case (a fraction of one).
     mock = claude_mock("usage-limit", "--reset-after", "8")
     # Subscriber mode: the only one in which the CLI reads the usage-limit headers (FINDINGS.md).
-    result = run_smb_in(mock, workspace, *IMPLEMENT, env=env_for(mock, claude_cli, tmp_path, auth="oauth"))
+    result = run_smb_in(mock, workspace, *IMPLEMENT, env=smb_claude_env(mock, claude_cli, tmp_path, auth="oauth"))
     assert result.returncode == 0, explain(result)
     (reset,) = {r["reset"] for r in mock.requests() if "reset" in r}
     assert "usage limit: held until" in result.stdout and "(session limit)" in result.stdout, result.stdout
@@ -99,12 +88,12 @@ def test_a_transient_429_backs_off_without_counting_then_builds(claude_cli, clau
     # With CLAUDE_CODE_MAX_RETRIES=1 each first attempt sends 2 requests, both refused: the CLI gives
     # up with a 429 (rate-limited), smb backs off (at most breaker_cooldown) and relaunches.
     mock = claude_mock("429", "--retry-after", "1", "--fail-first", "4")
-    result = run_smb_in(mock, workspace, *IMPLEMENT, env=env_for(mock, claude_cli, tmp_path))
+    result = run_smb_in(mock, workspace, *IMPLEMENT, env=smb_claude_env(mock, claude_cli, tmp_path))
     assert result.returncode == 0, explain(result)
     assert "backing off" in result.stdout and "(rate limited: not counted)" in result.stdout, result.stdout
     table = rows(workspace)
     assert all(table[n].status == "I" and table[n].attempts == 0 for n in names), explain(result)
-    limited = [e for e in results(workspace) if e["class"] == "rate-limited"]
+    limited = [e for e in attempt_results(workspace) if e["class"] == "rate-limited"]
     assert limited and all(e["to"] == "D" and "(429)" in e["message"] for e in limited), limited
     assert sum(r["answer"] == "429 rate_limit_error" for r in mock.requests()) == 4
 
@@ -113,7 +102,7 @@ def test_a_401_stops_the_run_at_once_with_exit_1_and_parks_nothing(claude_cli, c
     names = make_sites(workspace, 6, implement="claude", max_agents=2)
     mock = claude_mock("401")
     started = time.monotonic()
-    result = run_smb_in(mock, workspace, *IMPLEMENT, env=env_for(mock, claude_cli, tmp_path), timeout=60)
+    result = run_smb_in(mock, workspace, *IMPLEMENT, env=smb_claude_env(mock, claude_cli, tmp_path), timeout=60)
     took = time.monotonic() - started
     assert result.returncode == 1, explain(result)
     assert "cannot authenticate" in result.stdout and "Invalid API key" in result.stdout, result.stdout
@@ -135,13 +124,13 @@ def test_a_hanging_api_is_bounded_by_the_presets_timeouts_not_by_smb(claude_cli,
     # the API is back. Each attempt must end by the CLI's own API_TIMEOUT_MS x (retries + 1), with
     # its "Request timed out", long before smb's --timeout would kill it without a word.
     mock = claude_mock("hang", "--fail-first", "4")
-    env = env_for(mock, claude_cli, tmp_path, API_TIMEOUT_MS="1500", CLAUDE_CODE_MAX_RETRIES="1")
+    env = smb_claude_env(mock, claude_cli, tmp_path, API_TIMEOUT_MS="1500", CLAUDE_CODE_MAX_RETRIES="1")
     result = run_smb_in(mock, workspace, *IMPLEMENT, "--timeout", "90s", env=env)
     assert result.returncode == 0, explain(result)
     fails = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
     assert len(fails) == 2 and all("(outage: Request timed out)" in line and " timeout " not in line
                                    for line in fails), result.stdout
-    outages = [e for e in results(workspace) if e["class"] == "outage"]
+    outages = [e for e in attempt_results(workspace) if e["class"] == "outage"]
     assert len(outages) == 2 and all(e["message"] == "Request timed out" and e["seconds"] < 30 and e["to"] == "D"
                                      for e in outages), outages
     table = rows(workspace)
@@ -157,8 +146,8 @@ def test_an_outage_does_not_park_a_site_before_the_breaker_trips(claude_cli, cla
     (name,) = make_sites(workspace, 1, implement="claude", max_attempts=1, breaker_failures=5,
                          breaker_cooldown="1s")
     mock = claude_mock("500", "--fail-first", "2")  # the first attempt's request and its retry fail, then ok
-    result = run_smb_in(mock, workspace, *IMPLEMENT, env=env_for(mock, claude_cli, tmp_path))
-    outages = [e for e in results(workspace) if e["class"] == "outage"]
+    result = run_smb_in(mock, workspace, *IMPLEMENT, env=smb_claude_env(mock, claude_cli, tmp_path))
+    outages = [e for e in attempt_results(workspace) if e["class"] == "outage"]
     assert outages and outages[0]["message"].startswith("API Error: 500"), outages
     assert "parked as X" not in result.stdout, result.stdout
     row = rows(workspace)[name]
@@ -173,7 +162,7 @@ def test_the_lean_preset_keeps_every_request_under_16_kb_and_still_builds_the_si
     dumps = tmp_path / "dumps"
     dumps.mkdir()
     mock = claude_mock("ok", "--steps", "3", "--dump-dir", str(dumps))  # three turns that write a file each
-    result = run_smb_in(mock, workspace, *IMPLEMENT, env=env_for(mock, claude_cli, tmp_path))
+    result = run_smb_in(mock, workspace, *IMPLEMENT, env=smb_claude_env(mock, claude_cli, tmp_path))
     assert result.returncode == 0, explain(result)
     assert all(rows(workspace)[name].status == "I" for name in names), explain(result)
     agent_requests = [r for r in mock.requests() if "Write" in (r.get("tools") or [])]
@@ -193,11 +182,11 @@ def test_a_cap_the_cli_ran_out_of_parks_the_site_as_budget_without_opening_the_b
     """Issue 20: [agents] max_turns -> --max-turns, max_cost_per_site -> --max-budget-usd (what is left)."""
     names = make_sites(workspace, 2, implement="claude", max_agents=2, breaker_failures=1, **cap)
     mock = claude_mock("ok", "--steps", "3")
-    result = run_smb_in(mock, workspace, *IMPLEMENT, env=env_for(mock, claude_cli, tmp_path))
+    result = run_smb_in(mock, workspace, *IMPLEMENT, env=smb_claude_env(mock, claude_cli, tmp_path))
     assert result.returncode == 1, explain(result)
     table = rows(workspace)
     for name in names:
         assert table[name].status == "X", explain(result)
         assert table[name].get("note").startswith("implement: budget: Reached maximum"), table[name].get("note")
     assert "breaker" not in result.stdout and "halt" not in result.stdout, explain(result)
-    assert [e["class"] for e in results(workspace)] == ["budget", "budget"]
+    assert [e["class"] for e in attempt_results(workspace)] == ["budget", "budget"]

@@ -13,20 +13,18 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("starlette")
+from starlette.testclient import TestClient
 
-from starlette.testclient import TestClient  # noqa: E402
-
-from support.dashboard import add_events, completion_event, failure_event, write_log  # noqa: E402
-from support.processes import create_time, dead_process_identity  # noqa: E402
-from support.registry import domains, row_line  # noqa: E402
-from support.sessions import write_session  # noqa: E402
-from support.waiting import wait_for  # noqa: E402
-from support.workspaces import make_workspace, write_run  # noqa: E402
-from smbatcher.config import load_settings  # noqa: E402
-from smbatcher.dashboard import LOOPBACK_HOSTS, create_app, is_loopback, serve  # noqa: E402
-from smbatcher.errors import UsageError  # noqa: E402
-from smbatcher.registry import new_registry_text  # noqa: E402
+from support.dashboard import add_events, completion_event, failure_event, write_log
+from support.processes import create_time, dead_process_identity
+from support.registry import domains, row_line
+from support.sessions import write_session
+from support.waiting import wait_for
+from support.workspaces import make_workspace, write_run
+from smbatcher.config import load_settings
+from smbatcher.dashboard import LOOPBACK_HOSTS, create_app, is_loopback, serve
+from smbatcher.errors import UsageError
+from smbatcher.registry import new_registry_text
 
 XSS = "<script>alert(1)</script>"
 # The ws fixture's batch 001: S[0:2] new, S[2:5] designed, S[5] claimed by no live run, S[6:8] built,

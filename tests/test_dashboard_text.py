@@ -3,22 +3,17 @@ control characters of an agent's note or log tail."""
 
 from __future__ import annotations
 
-import re
 import time
 
-import pytest
 
-pytest.importorskip("starlette")
+from starlette.testclient import TestClient
+from support.dashboard import add_events, failure_event, write_log
+from support.registry import domains
+from support.text import ESCAPES, RAW_CONTROL
+from support.workspaces import make_workspace
+from smbatcher.config import load_settings
+from smbatcher.dashboard import create_app
 
-from starlette.testclient import TestClient  # noqa: E402
-from support.dashboard import add_events, failure_event, write_log  # noqa: E402
-from support.registry import domains  # noqa: E402
-from support.workspaces import make_workspace  # noqa: E402
-from smbatcher.config import load_settings  # noqa: E402
-from smbatcher.dashboard import create_app  # noqa: E402
-
-RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-ESCAPES = "\x1b]0;pwned\x07 \x1b[2J \x9b31m \u202eevil"
 
 
 def test_notes_and_log_tails_with_escape_sequences_are_shown_escaped(workspace_root):

@@ -27,7 +27,7 @@ import psutil  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # support/, when run as a script
 
-from support.agents import BIN, agent_cmd, marker_lines, tagged  # noqa: E402
+from support.agents import BIN, SESSION_CLAUDE, agent_cmd, marker_lines, tagged  # noqa: E402
 from support.net import closed_port  # noqa: E402
 from support.registry import parse  # noqa: E402
 from support.waiting import wait_for  # noqa: E402
@@ -534,7 +534,6 @@ if __name__ == "__main__" and len(sys.argv) == 5 and sys.argv[1] == "coordinate"
 
 
 # -- sessions (issue 21) ------------------------------------------------------------------------
-SESSION_CLAUDE = Path(__file__).resolve().parent / "agents" / "sessions" / "claude"
 
 
 @pytest.mark.parametrize("shared", [None, False], ids=["shared-storage-detected", "no-shared-storage"])

@@ -16,7 +16,7 @@ from support.agents import AGENTS, agent_cmd
 from support.cli import collect, explain, run_smb, smb_env, start_smb
 from support.registry import rows, statuses
 from support.waiting import wait_for
-from support.workspaces import make_sites, run_files
+from support.workspaces import events, make_sites, run_files
 
 CLAUDE_BIN = str(AGENTS / "bin")
 
@@ -27,9 +27,6 @@ def claude_env(**extra) -> dict[str, str]:
     env["PATH"] = CLAUDE_BIN + os.pathsep + env["PATH"]
     return env
 
-
-def events(ws) -> list[dict]:
-    return [json.loads(line) for line in ws.events.read_text().splitlines() if line.strip()]
 
 
 def test_the_claude_preset_builds_sites_and_records_cost_turns_and_class(workspace):

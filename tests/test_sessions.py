@@ -12,19 +12,18 @@ from __future__ import annotations
 import json
 import os
 import signal
-from pathlib import Path
 
 import pytest
 
 from smbatcher import jail, sessions
-from support.claude import claude_env, run_smb_in
+from support.agents import SESSION_CLAUDE
+from support.claude import run_smb_in, smb_claude_env
 from support.cli import collect, explain, run_smb, smb_env, start_smb
 from support.registry import rows
 from support.sessions import write_session
 from support.waiting import wait_for
-from support.workspaces import make_sites
+from support.workspaces import attempt_results, make_sites
 
-FAST = {"CLAUDE_CODE_MAX_RETRIES": "1", "API_TIMEOUT_MS": "5000"}
 IMPLEMENT = ("implement", "--batch", "001", "--agent", "claude")
 BROKEN = ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Harbor</title></head><body>"
           "<h1>Harbor Bakery</h1><p>Fresh bread every morning since 1990.</p>"
@@ -32,15 +31,6 @@ BROKEN = ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title
 FIXED = BROKEN.replace("<a href=\"pricing.html\">Pricing</a>", "<p>Open daily from seven until noon.</p>")
 
 
-def env_for(mock, cli, tmp_path, auth: str = "apikey", sandbox: str = "off") -> dict[str, str]:
-    env = claude_env(mock, cli, tmp_path / "home", auth=auth, base=smb_env(), extra=dict(FAST))
-    env["SMB_SANDBOX"] = sandbox  # "on": the run refuses to start without the jail
-    return env
-
-
-def results(ws) -> list[dict]:
-    events = [json.loads(line) for line in ws.events.read_text().splitlines() if line.strip()]
-    return [e for e in events if e.get("event") == "status" and e.get("class")]
 
 
 def session_folder(ws, name: str):
@@ -56,7 +46,7 @@ def test_a_usage_limit_mid_work_is_continued_not_restarted(claude_cli, claude_mo
     # Two files written, the third request refused by a session limit that resets 3 s later.
     mock = claude_mock("usage-limit", "--ok-first", "2", "--fail-first", "1", "--steps", "4", "--reset-in", "3")
     result = run_smb_in(mock, workspace, *IMPLEMENT,
-                        env=env_for(mock, claude_cli, tmp_path, auth="oauth", sandbox=sandbox))
+                        env=smb_claude_env(mock, claude_cli, tmp_path, auth="oauth", SMB_SANDBOX=sandbox))
     assert result.returncode == 0, explain(result)
     assert "usage limit: held until" in result.stdout, result.stdout
     row = rows(workspace)[name]
@@ -70,7 +60,7 @@ def test_a_usage_limit_mid_work_is_continued_not_restarted(claude_cli, claude_mo
     # The first request after the hold continues the conversation: the two files' turns are in it.
     assert after["n_messages"] > 5, after
     assert after["headers"]["x-claude-code-session-id"] == requests[0]["headers"]["x-claude-code-session-id"]
-    limited, done = results(workspace)
+    limited, done = attempt_results(workspace)
     assert limited["class"] == "usage-limit" and done["class"] == "ok", (limited, done)
     assert done["session"] == limited["session"] == requests[0]["headers"]["x-claude-code-session-id"]
     assert done.get("resumed") is True and not limited.get("resumed")
@@ -82,11 +72,12 @@ def test_a_usage_limit_mid_work_is_continued_not_restarted(claude_cli, claude_mo
 
 def _stop_mid_work(claude_cli, claude_mock, workspace, tmp_path):
     """A run SIGTERM'd while its agent has written part-2.css of four files: its session is kept.
-    (Once part-2.css is there, the first file's turn is in the transcript: the CLI saves a tool's
-    result before it sends the next request.)"""
+    The mock answers two requests, then holds the third unanswered (API_TIMEOUT_MS is 5 s): the agent
+    is mid-work, waiting, when the signal comes, however slow the machine. (Once part-2.css is there,
+    the first file's turn is in the transcript: the CLI saves a tool's result before its next request.)"""
     (name,) = make_sites(workspace, 1, implement="claude", max_agents=1)
-    slow = claude_mock("ok", "--steps", "4", "--stream-delay", "0.15")
-    env = env_for(slow, claude_cli, tmp_path)
+    slow = claude_mock("hang", "--ok-first", "2", "--steps", "4")
+    env = smb_claude_env(slow, claude_cli, tmp_path)
     runner = start_smb(workspace, *IMPLEMENT, env=env, prefix=slow.wrap([]))
     written = session_folder(workspace, name) / "site" / "part-2.css"
     try:
@@ -108,7 +99,7 @@ def _stop_mid_work(claude_cli, claude_mock, workspace, tmp_path):
 def test_a_stopped_run_s_next_run_continues_its_session(claude_cli, claude_mock, workspace, tmp_path):
     name, kept, _ = _stop_mid_work(claude_cli, claude_mock, workspace, tmp_path)
     mock = claude_mock("ok", "--steps", "4")
-    result = run_smb_in(mock, workspace, *IMPLEMENT, env=env_for(mock, claude_cli, tmp_path))
+    result = run_smb_in(mock, workspace, *IMPLEMENT, env=smb_claude_env(mock, claude_cli, tmp_path))
     assert result.returncode == 0, explain(result)
     requests = mock.requests()
     assert requests[0]["headers"]["x-claude-code-session-id"] == kept.id
@@ -116,7 +107,7 @@ def test_a_stopped_run_s_next_run_continues_its_session(claude_cli, claude_mock,
     assert len(requests) < 5, [r["n_messages"] for r in requests]  # a fresh start takes 4 files and the answer
     assert rows(workspace)[name].status == "I"
     assert (workspace.site_dir(name) / "part-1.css").is_file()
-    done = results(workspace)[-1]
+    done = attempt_results(workspace)[-1]
     assert done["session"] == kept.id and done["resumed"] is True, done
 
 
@@ -124,7 +115,7 @@ def test_a_transcript_removed_by_hand_falls_back_to_a_fresh_start(claude_cli, cl
     name, kept, _ = _stop_mid_work(claude_cli, claude_mock, workspace, tmp_path)
     os.unlink(sessions.transcript(session_folder(workspace, name), kept.id))
     mock = claude_mock("ok", "--steps", "4")
-    result = run_smb_in(mock, workspace, *IMPLEMENT, env=env_for(mock, claude_cli, tmp_path))
+    result = run_smb_in(mock, workspace, *IMPLEMENT, env=smb_claude_env(mock, claude_cli, tmp_path))
     assert result.returncode == 0, explain(result)
     log = (workspace.logs / "sites" / name / "implement-1.log").read_text()
     assert f"session {kept.id}: its transcript is not in" in log and "starting fresh" in log, log
@@ -132,21 +123,21 @@ def test_a_transcript_removed_by_hand_falls_back_to_a_fresh_start(claude_cli, cl
     fresh = requests[0]["headers"]["x-claude-code-session-id"]
     assert fresh != kept.id and requests[0]["n_messages"] <= 2 and len(requests) == 5
     assert rows(workspace)[name].status == "I"
-    done = results(workspace)[-1]
+    done = attempt_results(workspace)[-1]
     assert done["session"] == fresh and not done.get("resumed"), done
 
 
 def test_a_broken_link_goes_back_to_the_session_and_the_site_finishes(claude_cli, claude_mock, workspace, tmp_path):
     (name,) = make_sites(workspace, 1, implement="claude", max_agents=1)
     mock = claude_mock("ok", "--html", BROKEN, "--fixed-html", FIXED)
-    env = env_for(mock, claude_cli, tmp_path)
+    env = smb_claude_env(mock, claude_cli, tmp_path)
     result = run_smb_in(mock, workspace, *IMPLEMENT, env=env)
     assert result.returncode == 0, explain(result)
     assert f"repair {name}: finish's checks found 1 problem; turn 1 of 2" in result.stdout, result.stdout
     asked = [r for r in mock.requests() if "broken link" in r.get("last_user_text", "")]
     assert len(asked) == 1 and "index.html: broken link: pricing.html" in asked[0]["last_user_text"], asked
     assert asked[0]["n_messages"] > 2  # the same conversation, not a new one
-    done = results(workspace)[-1]
+    done = attempt_results(workspace)[-1]
     assert done["to"] == "I" and done["repaired"] is True and done["repair_turns"] == 1, done
     assert done["turns"] > 2  # the repair's turns are the attempt's
     assert "pricing.html" not in (workspace.site_dir(name) / "index.html").read_text()
@@ -158,7 +149,7 @@ def test_a_broken_link_goes_back_to_the_session_and_the_site_finishes(claude_cli
 def test_without_repair_turns_the_broken_site_stays_at_i_after_finish(claude_cli, claude_mock, workspace, tmp_path):
     (name,) = make_sites(workspace, 1, implement="claude", max_agents=1, repair_turns=0)
     mock = claude_mock("ok", "--html", BROKEN, "--fixed-html", FIXED)
-    env = env_for(mock, claude_cli, tmp_path)
+    env = smb_claude_env(mock, claude_cli, tmp_path)
     result = run_smb_in(mock, workspace, *IMPLEMENT, env=env)
     assert result.returncode == 0, explain(result)
     assert not [r for r in mock.requests() if "broken link" in r.get("last_user_text", "")]
@@ -172,9 +163,9 @@ def test_a_session_the_cli_cannot_load_is_started_fresh_at_once_and_not_counted(
     name, kept, _ = _stop_mid_work(claude_cli, claude_mock, workspace, tmp_path)
     sessions.transcript(session_folder(workspace, name), kept.id).write_text("not a transcript\n")
     mock = claude_mock("ok", "--steps", "4")
-    result = run_smb_in(mock, workspace, *IMPLEMENT, env=env_for(mock, claude_cli, tmp_path))
+    result = run_smb_in(mock, workspace, *IMPLEMENT, env=smb_claude_env(mock, claude_cli, tmp_path))
     assert result.returncode == 0, explain(result)
-    refused, done = results(workspace)[-2:]
+    refused, done = attempt_results(workspace)[-2:]
     assert refused["class"] == "resume-failed" and refused["to"] == "D", refused
     assert "No conversation found" in refused["note"], refused
     assert done["to"] == "I" and done["session"] != kept.id and not done.get("resumed"), done
@@ -188,8 +179,8 @@ def test_a_runner_killed_with_sigkill_leaves_a_session_the_next_run_continues(cl
     import psutil
 
     (name,) = make_sites(workspace, 1, implement="claude", max_agents=1)
-    slow = claude_mock("ok", "--steps", "4", "--stream-delay", "0.15")
-    runner = start_smb(workspace, *IMPLEMENT, env=env_for(slow, claude_cli, tmp_path), prefix=slow.wrap([]))
+    slow = claude_mock("hang", "--ok-first", "2", "--steps", "4")  # two files, then a request held unanswered
+    runner = start_smb(workspace, *IMPLEMENT, env=smb_claude_env(slow, claude_cli, tmp_path), prefix=slow.wrap([]))
     written = session_folder(workspace, name) / "site" / "part-2.css"
     try:
         wait_for(written.exists, 60, "the agent's second file")
@@ -200,17 +191,16 @@ def test_a_runner_killed_with_sigkill_leaves_a_session_the_next_run_continues(cl
     kept = sessions.load(workspace, name, "implement")
     assert kept is not None and kept.state == "running"  # the runner died before it could say anything
     mock = claude_mock("ok", "--steps", "4")
-    result = run_smb_in(mock, workspace, *IMPLEMENT, env=env_for(mock, claude_cli, tmp_path))
+    result = run_smb_in(mock, workspace, *IMPLEMENT, env=smb_claude_env(mock, claude_cli, tmp_path))
     assert result.returncode == 0, explain(result)
     assert "reclaimed 1 stale claims" in result.stdout, result.stdout
     assert not [p for p in agents if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]  # no orphan left
     requests = mock.requests()
     assert requests[0]["headers"]["x-claude-code-session-id"] == kept.id and requests[0]["n_messages"] > 2
-    done = results(workspace)[-1]
+    done = attempt_results(workspace)[-1]
     assert done["to"] == "I" and done["session"] == kept.id and done["resumed"] is True, done
 
 
-SESSION_CLAUDE = Path(__file__).resolve().parent / "agents" / "sessions" / "claude"
 
 
 @pytest.mark.parametrize("resumes", [2, 3], ids=["under-max_resumes", "at-max_resumes"])
@@ -224,7 +214,7 @@ def test_max_resumes_decides_between_continuing_and_a_fresh_start(workspace, res
     assert result.returncode == 0, explain(result)
     (call,) = [json.loads(line) for line in (workspace.root / "calls.jsonl").read_text().splitlines()]
     log = (workspace.logs / "sites" / name / "implement-1.log").read_text()
-    done = results(workspace)[-1]
+    done = attempt_results(workspace)[-1]
     if resumes < 3:
         assert call["resumed"] and call["session"] == kept.id and call["done"] == 1, call
         assert f"continued (resume {resumes + 1} of at most 3)" in log, log

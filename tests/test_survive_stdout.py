@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 
-from support.cli import smb_argv, smb_env
+from support.cli import read_terminal, smb_argv, smb_env
 from support.registry import write_registry
 from support.workspaces import write_config
 
@@ -59,7 +59,7 @@ def test_a_terminal_that_goes_away_does_not_stop_the_run(workspace):
                              stderr=slave, start_new_session=True)
     os.close(slave)
     try:
-        os.read(master, 1)  # smb has printed something: the terminal is in use
+        read_terminal(master, 60, until_closed=False)  # smb has printed something: the terminal is in use
     finally:
         os.close(master)  # the terminal goes away
     assert child.wait(timeout=180) == 0

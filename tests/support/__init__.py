@@ -10,7 +10,7 @@
 - ``processes``  real processes outside smb: sleepers, orphans, dead identities, ``stop``
 - ``net``        ``closed_port`` for the doctor's network checks (loopback only)
 - ``disks``      real small file systems (root only, else skipped): ``tmpfs_mounts``, ``fill`` to ENOSPC
-- ``sessions``   agent sessions on disk (issue 21): ``write_session`` (folder, transcript, record)
+- ``text``       agent text a terminal would act on: ``ESCAPES``, ``RAW_CONTROL`` (issue 22)
 - ``dashboard``  event-log history (``add_events``, ``failure_event``, ...) and the dashboard ``Server`` process
 - ``sessions``   agent sessions on disk (issue 21): ``write_session`` (record, folder, output, transcript)
 - ``browser``    headless Chromium over the DevTools protocol (a pipe, no driver): ``Browser``, ``png_variety``

@@ -14,6 +14,8 @@ AGENTS = Path(__file__).resolve().parents[1] / "agents"
 # The fake agents start with `#!/usr/bin/env python3`: with this folder first on PATH (support.cli.smb_env)
 # that is the test's own python, whatever python3 the machine has.
 BIN = str(Path(sys.executable).parent)
+# A `claude` that keeps sessions as the real CLI does (issue 21): --session-id / --resume, a transcript.
+SESSION_CLAUDE = AGENTS / "sessions" / "claude"
 
 
 def agent_cmd(name: str, *args: str) -> str:

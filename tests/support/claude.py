@@ -231,6 +231,19 @@ def claude_env(mock: MockAPI, cli: Path, home: Path, auth: str = "apikey", extra
     return env
 
 
+# The preset's retries and request timeout, shortened through smb's environment (as an operator would):
+# a failing case takes seconds, not the CLI's minutes.
+FAST = {"CLAUDE_CODE_MAX_RETRIES": "1", "API_TIMEOUT_MS": "3000"}
+
+
+def smb_claude_env(mock: MockAPI, cli: Path, tmp_path: Path, auth: str = "apikey", **extra: str) -> dict[str, str]:
+    """smb's test environment (support.cli.smb_env) for runs whose agent is the real CLI against ``mock``,
+    with ``FAST`` and ``extra`` (``SMB_SANDBOX="on"`` for a jailed run)."""
+    from .cli import smb_env
+
+    return claude_env(mock, cli, tmp_path / "home", auth=auth, base=smb_env(), extra={**FAST, **extra})
+
+
 # --- one agent attempt, the way the runner launches it -------------------------------------------
 @dataclass
 class AgentRun:

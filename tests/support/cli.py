@@ -120,3 +120,31 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, code: int) -> str:
     assert len(lines) == 1, explain(proc)
     assert "Traceback" not in proc.stderr, explain(proc)
     return lines[0]
+
+
+def read_terminal(master: int, timeout: float, *, until_closed: bool = True) -> bytes:
+    """What a program writes to the pseudo-terminal whose master end is ``master``: everything until
+    every writer has gone (``until_closed``), else the first bytes. Fails at ``timeout`` instead of
+    hanging the suite when the program never writes or never lets go of the terminal."""
+    import select
+    import time
+
+    deadline = time.monotonic() + timeout
+    shown = b""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"the terminal was still {'open' if shown else 'silent'} after {timeout:g}s: "
+                                 f"{shown[-500:]!r}")
+        ready, _, _ = select.select([master], [], [], left)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: every writer of the terminal is gone
+            return shown
+        if not chunk:
+            return shown
+        shown += chunk
+        if not until_closed:
+            return shown

@@ -119,6 +119,16 @@ def write_run(ws: Workspace, run_id: str, pid: int, ctime: float, *, phase: str 
     return path
 
 
+def events(ws: Workspace) -> list[dict]:
+    """logs/events.jsonl, oldest first."""
+    return [json.loads(line) for line in ws.events.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def attempt_results(ws: Workspace) -> list[dict]:
+    """The "status" events of attempt results (they carry the class), oldest first."""
+    return [e for e in events(ws) if e.get("event") == "status" and e.get("class")]
+
+
 def run_files(ws: Workspace) -> list[dict]:
     """Every run record in the workspace, as JSON, in file-name order."""
     return [json.loads(p.read_text()) for p in sorted(ws.runs.glob("*.json"))]
