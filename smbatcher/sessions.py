@@ -18,6 +18,7 @@ promoted, parked, or its session given up. ``smb doctor`` cleans the ones no sit
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -27,11 +28,7 @@ from pathlib import Path
 
 from .workspace import Workspace
 
-CONFIG_SUBDIR = ".claude-home"  # the same name as the claude preset's per-agent config folder
 RECORD_SUFFIX = ".json"
-
-# Why a folder was kept: the attempt ended for a reason that is not the conversation's fault.
-KEEP_CLASSES = frozenset({"usage-limit", "rate-limited", "outage", "stalled", "stopped", "halted"})
 
 CONTINUE_PROMPT = """You were interrupted before you had finished this task (the run was stopped, or hit a
 usage limit, an outage or a time limit). Nothing you wrote is lost: the files are where you left them, in
@@ -78,7 +75,10 @@ def record_path(workspace: Workspace, domain: str, phase: str) -> Path:
 
 
 def config_folder(work: Path) -> Path:
-    return Path(work) / CONFIG_SUBDIR
+    """The CLI's config folder inside a session's folder: the claude preset's per-agent one."""
+    from .agents.presets import config_dir
+
+    return config_dir(work)
 
 
 def new_id() -> str:
@@ -145,13 +145,8 @@ def save(workspace: Workspace, session: Session) -> None:
 
 def remove(workspace: Workspace, domain: str, phase: str) -> None:
     """Give the session up: its folder and its record go."""
-    for path in (record_path(workspace, domain, phase),):
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
-        except OSError:
-            pass
+    with contextlib.suppress(OSError):
+        os.unlink(record_path(workspace, domain, phase))
     shutil.rmtree(folder(workspace, domain, phase), ignore_errors=True)
 
 

@@ -225,3 +225,19 @@ def test_max_resumes_decides_between_continuing_and_a_fresh_start(workspace, res
         assert call["prompt"].startswith("You are building the website"), call
     assert done["to"] == "I" and done["session"] == call["session"] and bool(done.get("resumed")) == (resumes < 3)
     assert not session_folder(workspace, name).exists()  # promoted: the session is given up
+
+
+def test_a_launch_that_cannot_start_leaves_the_kept_session_as_it_was(workspace, tmp_path):
+    # A `claude` whose interpreter is missing: execve fails at the launch, after the session was chosen.
+    broken = tmp_path / "bin" / "claude"
+    broken.parent.mkdir()
+    broken.write_text("#!/nonexistent/interpreter\n")
+    broken.chmod(0o755)
+    (name,) = make_sites(workspace, 1, implement=str(broken))
+    kept = write_session(workspace, name, resumes=1)
+    result = run_smb(workspace, "implement", "--batch", "001")
+    assert result.returncode == 2 and "cannot start the agent" in result.stderr, explain(result)
+    # The resume was not used up and the session is still the site's to continue, its record unchanged.
+    again = sessions.load(workspace, name, "implement")
+    assert (again.id, again.resumes, again.state) == (kept.id, 1, "kept"), again
+    assert sessions.transcript(session_folder(workspace, name), kept.id) is not None

@@ -66,11 +66,12 @@ class AgentStream:
     last line waits for its newline.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, offset: int = 0) -> None:
+        """``offset``: where ``read_new`` starts in the log (an attempt's own lines, not earlier runs')."""
         self._pending: list[bytes] = []  # the start of a line whose newline has not arrived
         self._pending_size = 0
         self._skipping = False  # inside an over-long line: drop bytes up to its newline
-        self._offset = 0
+        self._offset = offset
         self.text_lines: list[str] = []  # the last plain-text lines, oldest first
         self._new_run()
 

@@ -296,10 +296,16 @@ class Attempt:
 
 def log_note(path, text: str) -> None:
     """A line of smb's in an agent's log (not "=== smb ": that starts a new launch to its reader)."""
+    append_log(path, f"\n[smb] {text}\n")
+
+
+def append_log(path, text: str) -> None:
+    """``text`` at the end of an agent's log; a log that cannot be written loses it (the registry and
+    the event log carry what matters)."""
     try:
         log = open_append(path)
         try:
-            os.write(log, f"\n[smb] {text}\n".encode("utf-8", "replace"))
+            os.write(log, text.encode("utf-8", "replace"))
         finally:
             os.close(log)
     except OSError:

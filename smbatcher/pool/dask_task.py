@@ -40,7 +40,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from .dask_transfer import OutputProblem, pack_output, read_tail  # noqa: F401  (tests import them here)
+from .dask_transfer import OutputProblem, names_a_path, pack_output, read_tail  # noqa: F401  (tests import some here)
 
 POLL_SECONDS = 0.5  # how often a waiting task looks (locally) whether it is still wanted
 STARTED_TIMEOUT = 30.0  # the supervisor answers a start at once; this long without an answer: it is broken
@@ -195,10 +195,8 @@ def agent_env(spec: dict, mirror: Mirror | None) -> dict[str, str]:
     """The worker's own environment (its PATH, its agent's login) plus what the job says."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMB_")}
     for key, value in spec["env"].items():
-        # smb's own variables and the agent's config folder name workspace paths the mirror replaces;
-        # a forwarded one is passed as the operator wrote it.
-        mapped = key.startswith("SMB_") or key == "CLAUDE_CONFIG_DIR"
-        env[key] = mirror.text(value) if mirror is not None and mapped else value
+        # A forwarded variable is passed as the operator wrote it; those naming workspace paths are mapped.
+        env[key] = mirror.text(value) if mirror is not None and names_a_path(key) else value
     return env
 
 

@@ -44,11 +44,17 @@ def job_inputs(job) -> dict[str, bytes]:
     return inputs
 
 
+def names_a_path(name: str) -> bool:
+    """A job variable that names a workspace path: smb's own, and the agent's config folder (its
+    session's transcript, issue 21). They always travel with the job, and a worker without the
+    workspace maps them into its mirror."""
+    return name.startswith("SMB_") or name == "CLAUDE_CONFIG_DIR"
+
+
 def job_env(job, forward: tuple[str, ...]) -> dict[str, str]:
-    """The variables a job takes to a worker: smb's own, the agent's config folder (its session's
-    transcript, issue 21: mapped into a worker's mirror like SMB_*), and those ``forward`` names."""
-    return {k: v for k, v in job.env.items() if k.startswith("SMB_") or k == "CLAUDE_CONFIG_DIR"
-            or any(fnmatchcase(k, pattern) for pattern in forward)}
+    """The variables a job takes to a worker: those that name workspace paths, and the ``forward`` ones."""
+    return {k: v for k, v in job.env.items()
+            if names_a_path(k) or any(fnmatchcase(k, pattern) for pattern in forward)}
 
 
 def reason(exc: BaseException) -> str:

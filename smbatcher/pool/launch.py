@@ -246,6 +246,24 @@ class Launcher:
         return replace(job, key=f"{job.key}-repair{turn}", argv=argv, prompt=prompt.encode("utf-8"),
                        header=header.encode("utf-8", "replace"), resumed=True, repair=turn)
 
+    def not_started(self, job: Job) -> None:
+        """A job that never ran: its staging folder goes; a continued session is as it was (the resume
+        not used up), a new one is given up (nothing in it)."""
+        if not job.session:
+            self._recycle(str(job.cwd))
+            return
+        session = sessions.load(self.workspace, job.domain, job.phase)
+        if session is None or session.id != job.session:
+            return
+        if not job.resumed:
+            sessions.remove(self.workspace, job.domain, job.phase)
+            return
+        session.resumes, session.state, session.reason = max(0, session.resumes - 1), "kept", "not started"
+        try:
+            sessions.save(self.workspace, session)
+        except OSError:
+            pass
+
     def end_session(self, domain: str, session_id: str, keep: str | None) -> None:
         """After an attempt: keep its session for the next launch (``keep``: why) or give it up."""
         if not session_id:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from .. import jail
 from ..agents import classes
+from ..agents.presets import JSON_RESULT
 from ..errors import EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, RegistryInvalid, SmbError, UsageError
 from ..lifecycle import PARKED, UNCLAIM
 from ..proc import own_create_time
@@ -377,32 +378,39 @@ class Pool(Recorder, Repairer):
                 self._record_outcome(Outcome(domain, "error", attempt, 0.0, log=log,
                                              error=f"cannot prepare the agent: {exc.strerror or exc}"), probe)
                 continue
-            try:
-                log_offset = os.stat(job.log_path).st_size  # a retried attempt number appends to its log
-            except OSError:
-                log_offset = 0
             if self.cannot_start:  # an earlier launch found the agent cannot start: this site goes back
-                self.launcher.discard(job)
+                self.launcher.not_started(job)
                 self._record_outcome(Outcome(domain, "stopped", attempt, 0.0, log=log, counted=False), probe)
                 continue
             try:
-                self.executor.start(job)
+                self._start_agent(job, probe, hold_probe)
             except OSError as exc:
-                self.launcher.discard(job)
+                self.launcher.not_started(job)
                 line = exec_failure(exc, job)
                 self._record_outcome(Outcome(domain, "error", attempt, 0.0, log=log,
                                              error=line or f"cannot start agent: {exc.strerror or exc}",
                                              failure_class=classes.CANNOT_START if line else ""), probe)
                 continue
             self.started_any = True
-            stream = None
-            if self.spec.protocol == "json-result":
-                from ..agents.stream import AgentStream
 
-                stream = AgentStream()
-                stream._offset = log_offset  # follow this attempt's lines only
-            self.live[job.key] = LiveAgent(job, time.monotonic(), probe, hold_probe=hold_probe, stream=stream,
-                                           log_offset=log_offset)
+    def _start_agent(self, job: Job, probe: bool, hold_probe: bool, *, started: float | None = None,
+                     **extra) -> LiveAgent:
+        """Start ``job`` on the executor (OSError when it cannot) and follow it: from where its log ends now
+        (a retried attempt number appends to its log), with a stream for an agent that reports as it goes."""
+        try:
+            log_offset = os.stat(job.log_path).st_size
+        except OSError:
+            log_offset = 0
+        self.executor.start(job)
+        stream = None
+        if self.spec.protocol == JSON_RESULT:
+            from ..agents.stream import AgentStream
+
+            stream = AgentStream(offset=log_offset)
+        agent = LiveAgent(job, time.monotonic() if started is None else started, probe, hold_probe=hold_probe,
+                          stream=stream, log_offset=log_offset, **extra)
+        self.live[job.key] = agent
+        return agent
 
     def _collect(self) -> None:
         for ended in self.executor.collect():
@@ -425,8 +433,7 @@ class Pool(Recorder, Repairer):
             name = signal.Signals(self.wakeup.stop_signal).name
             self.reporter.line(f"{name} received: stopping {len(self.live)} agents "
                                f"(grace {self.options.grace:g}s), returning their sites")
-        self.work.queue.clear()
-        self.work.retry_queue.clear()
+        self.work.clear()
 
 
 def _each(say, *steps) -> BaseException | None:

@@ -9,14 +9,12 @@ this and only schedules.
 
 from __future__ import annotations
 
-import os
 import time
 from typing import TYPE_CHECKING
 
-from .. import holds, sessions
+from .. import holds
 from ..agents import classes
 from ..errors import SmbError
-from ..fs import open_append
 from ..lifecycle import PARKED, RANK
 from ..notify import notify
 from ..runs import AgentRecord
@@ -24,7 +22,7 @@ from ..runs import save as save_run
 from ..sitelog import read_tail
 from ..units import format_money
 from . import rules
-from .attempt import judge
+from .attempt import append_log, judge
 from .executor import Ended
 from .halt import Halt
 from .results import Outcome, RunResult
@@ -96,11 +94,7 @@ class Recorder:
             self._finish_repair(agent, ended)
             return
         seconds = time.monotonic() - agent.started
-        output_ok = ended.exit_code == 0 and not ended.timed_out and not ended.error and not ended.stopped \
-            and not ended.lost and self.launcher.has_output(job)
-        said = "" if ended.stopped or ended.lost or ended.error else \
-            read_tail(job.log_path, 256 * 1024, start=agent.log_offset)
-        verdict = judge(job, ended, output_ok=output_ok, said=said, missing_output=self._missing_output())
+        verdict = self._verdict(agent, ended)
         if job.resumed and verdict.kind != "ok" and _resume_refused(verdict):
             # The CLI could not continue the session (its transcript unreadable, another version...): the
             # session is given up and the site launched again at once, fresh, nothing counted.
@@ -113,6 +107,20 @@ class Recorder:
         if verdict.kind == "ok" and self._start_repair(agent, job, outcome, turn=1):
             return  # the attempt goes on: its session fixes what finish would refuse, then it is promoted
         self._conclude(job, outcome, agent)
+
+    def _verdict(self, agent: LiveAgent, ended: Ended):
+        """``attempt.judge`` on an ended agent: its output, and its log from where this attempt began (the
+        stream that followed it live, fed to the end, when there is one: a long log is not parsed twice)."""
+        job = agent.job
+        ran = not (ended.stopped or ended.lost or ended.error)
+        output_ok = ran and self.launcher.has_output(job)  # judge adds the exit code and the timeout
+        if not ran:
+            said = ""
+        elif agent.stream is not None and agent.stream.read_new(job.log_path):
+            said = agent.stream
+        else:
+            said = read_tail(job.log_path, 256 * 1024, start=agent.log_offset)
+        return judge(job, ended, output_ok=output_ok, said=said, missing_output=self._missing_output())
 
     def _conclude(self, job, outcome: Outcome, agent: LiveAgent) -> None:
         """Promote a success, keep or give up the session, and record the attempt."""
@@ -135,14 +143,7 @@ class Recorder:
         line = f"\n=== smb end {job.domain} attempt {job.attempt}: {verdict} ({outcome.seconds:.1f}s)\n"
         if outcome.report is not None and outcome.report.warnings:  # issue 22: absurd numbers, one line
             line = f"\n=== smb warning: {'; '.join(outcome.report.warnings)}" + line
-        try:
-            log = open_append(job.log_path)
-            try:
-                os.write(log, line.encode("utf-8", "replace"))
-            finally:
-                os.close(log)
-        except OSError:
-            pass  # the registry and the event log carry the verdict too
+        append_log(job.log_path, line)
 
     def _missing_output(self) -> str:
         if self.phase.name == "implement":
@@ -364,8 +365,7 @@ class Recorder:
         else:
             self.reporter.line(line)
             self.stop_reason = None
-            self.work.queue.clear()
-            self.work.retry_queue.clear()
+            self.work.clear()
             if halt.mode == "now":
                 self.executor.stop()
 
@@ -374,16 +374,15 @@ class Recorder:
             return
         self.stop_reason = reason
         self.reporter.line(reason if event == "halt" else f"stopping: {reason}")
-        self.work.queue.clear()
-        self.work.retry_queue.clear()
+        self.work.clear()
         if now_stop:
             self.executor.stop()
-        fields = {"event": event if event != "halt" else "halt", "reason": reason, "run": self.run_id}
+        fields = {"event": event, "reason": reason, "run": self.run_id}
         if event == "halt" and self.halt is not None:
             fields.update(reason=self.halt.reason, fix=self.halt.fix)
         self._event(fields)
         self._save_record()
-        notify(self.options.notify, {**fields, "event": event if event != "halt" else "halt"},
+        notify(self.options.notify, fields,
                warn=self.reporter.line)
 
     def _event(self, event: dict) -> None:
@@ -455,6 +454,11 @@ class Recorder:
             self._save_record()
 
 
+# The classes that are not the conversation's fault: its session is kept for the next launch.
+_KEEP_CLASSES = frozenset({classes.USAGE_LIMIT, classes.RATE_LIMITED, classes.OUTAGE, classes.STALLED,
+                           classes.STOPPED})
+
+
 def _keep_reason(outcome: Outcome) -> str | None:
     """Why the attempt's session is kept for the site's next launch; None: give it up (issue 21).
     Kept when the conversation is not at fault: a limit, an outage, a stall, a timeout, a stop."""
@@ -462,7 +466,7 @@ def _keep_reason(outcome: Outcome) -> str | None:
         return None
     if outcome.kind in ("stopped", "timeout"):
         return outcome.kind
-    return outcome.failure_class if outcome.failure_class in sessions.KEEP_CLASSES else None
+    return outcome.failure_class if outcome.failure_class in _KEEP_CLASSES else None
 
 
 def _resume_refused(verdict) -> bool:

@@ -9,14 +9,12 @@ executor and finishes them when they end, then hands the attempt back to ``_conc
 
 from __future__ import annotations
 
-import os
 import time
 from typing import TYPE_CHECKING
 
 from .. import sessions
 from ..agents import classes
-from ..sitelog import read_tail
-from .attempt import judge, log_note
+from .attempt import log_note
 from .executor import Ended
 from .results import Outcome
 
@@ -58,27 +56,13 @@ class Repairer:
             return False
         repair = self.launcher.repair_job(job, problems, turn, turns)
         try:
-            log_offset = os.stat(repair.log_path).st_size
-        except OSError:
-            log_offset = 0
-        try:
-            self.executor.start(repair)
+            self._start_agent(repair, agent.probe, agent.hold_probe, started=agent.started, repair_of=(job, outcome),
+                              repair_problems=tuple(problems))
         except OSError as exc:
             log_note(job.log_path, f"no repair turn: cannot start the agent: {exc.strerror or exc}")
             return False
         self.reporter.line(f"repair {job.domain}: finish's checks found {len(problems)} problem"
                            f"{'s' if len(problems) != 1 else ''}; turn {turn} of {turns}")
-        stream = None
-        if self.spec.protocol == "json-result":
-            from ..agents.stream import AgentStream
-
-            stream = AgentStream()
-            stream._offset = log_offset
-        from .loop import LiveAgent
-
-        self.live[repair.key] = LiveAgent(repair, agent.started, agent.probe, hold_probe=agent.hold_probe,
-                                          stream=stream, log_offset=log_offset, repair_of=(job, outcome),
-                                          repair_problems=tuple(problems))
         return True
 
     def _finish_repair(self, agent: LiveAgent, ended: Ended) -> None:
@@ -86,16 +70,14 @@ class Repairer:
         or promotion (a site that still fails is promoted, finish keeps it at I with its reasons)."""
         repair = agent.job
         job, outcome = agent.repair_of
-        said = "" if ended.stopped or ended.lost or ended.error else \
-            read_tail(repair.log_path, 256 * 1024, start=agent.log_offset)
-        output_ok = ended.exit_code == 0 and not ended.timed_out and not ended.error and not ended.stopped \
-            and self.launcher.has_output(repair)
-        verdict = judge(repair, ended, output_ok=output_ok, said=said, missing_output=self._missing_output())
+        verdict = self._verdict(agent, ended)
         _add_report(outcome.report, verdict.report)
         outcome.repair_turns = repair.repair
         if verdict.failure_class == classes.USAGE_LIMIT:
             self._start_hold(Outcome(job.domain, "failed", job.attempt, 0.0, report=verdict.report,
                                      error=verdict.error, failure_class=verdict.failure_class))
+            if agent.hold_probe:  # the probe met the limit again: the hold stays (the ok attempt must not end it)
+                self.holding.probe_running, agent.hold_probe = False, False
         try:
             left = self._site_problems(repair)
         except Exception:
