@@ -150,8 +150,11 @@ class UI:
             lines.extend(escape_control("\t".join(["" if c is None else str(c) for c in row])) for row in rows)
             emit(sys.stdout, "\n".join(lines) + "\n")
             return
-        rows = [[("" if c is None else escape_control(str(c))) for c in row] for row in rows]
         from rich.table import Table
+        from rich.text import Text
+
+        # Text, not str: a cell is data (an agent's note may read "[/tmp/x]"), never Rich markup.
+        rows = [[Text("" if c is None else escape_control(str(c))) for c in row] for row in rows]
 
         table = Table(title=title, title_justify="left", header_style="bold" if self.color else "")
         for column in columns:
@@ -177,14 +180,14 @@ class RunProgress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.progress = Progress(
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[running]} running"),
-            TextColumn("{task.fields[rate]}"),
-            TextColumn("ETA {task.fields[eta]}"),
+            TextColumn("{task.fields[running]} running", markup=False),
+            TextColumn("{task.fields[rate]}", markup=False),
+            TextColumn("ETA {task.fields[eta]}", markup=False),
             TimeElapsedColumn(),
-            TextColumn("{task.fields[activity]}"),
+            TextColumn("{task.fields[activity]}", markup=False),  # an agent's words: never markup
             console=ui.console,
             transient=False,
         )

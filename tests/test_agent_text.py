@@ -214,3 +214,42 @@ def test_one_agent_lying_about_its_cost_does_not_switch_max_cost_total_off(works
     status = run_smb(workspace, "status", "--json")
     json.loads(status.stdout)  # strict enough for Python; and no NaN literal:
     assert "NaN" not in status.stdout and "-1000" not in status.stdout, explain(status)
+
+
+def test_agent_words_that_look_like_rich_markup_are_shown_as_they_are():
+    """An activity such as "Bash cat [/tmp/x]" once raised Rich's MarkupError in the live display."""
+    import io
+
+    from rich.console import Console
+
+    from smbatcher.ui import UI, RunProgress
+
+    ui = UI()
+    screen = io.StringIO()
+    ui._console = Console(file=screen, force_terminal=True, width=200, no_color=True)
+    progress = RunProgress(ui, "implement 001", 3)
+    progress.update(1, 1, "2.0/min", "1m", activity="Bash cat [/tmp/x] [bold]y")
+    progress.progress.stop()
+    assert "Bash cat [/tmp/x] [bold]y" in screen.getvalue()
+
+
+def test_a_note_that_looks_like_rich_markup_is_a_table_cell_as_it_is(workspace):
+    """list-sites --format table on a terminal: a note "[/oops]" once ended it with "unexpected MarkupError"."""
+    import os
+    import subprocess
+
+    from support.cli import read_terminal, smb_argv
+
+    names = make_sites(workspace, 1)
+    assert run_smb(workspace, "set-status", names[0], "--status", "D", "--note", "see [/oops] [red]x").returncode == 0
+    master, slave = os.openpty()
+    child = subprocess.Popen(smb_argv(workspace, "list-sites", "--format", "table"), cwd=workspace.root,
+                             env=smb_env(COLUMNS="200"), stdin=subprocess.DEVNULL, stdout=slave, stderr=slave,
+                             start_new_session=True)
+    os.close(slave)
+    try:
+        shown = read_terminal(master, 60).decode("utf-8", "replace")
+    finally:
+        os.close(master)
+    assert child.wait(timeout=60) == 0, shown
+    assert "see [/oops] [red]x" in shown and "Error" not in shown, shown
