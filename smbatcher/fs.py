@@ -79,7 +79,10 @@ def read_bytes(path, shown: str | None = None) -> bytes:
 def read_bytes_and_stat(path, shown: str | None = None) -> tuple[bytes, os.stat_result]:
     """``read_bytes``, with the stat of the very file read (the registry keys its cache on it)."""
     with open_regular(path, shown) as handle:
-        return handle.read(), os.fstat(handle.fileno())
+        # The stat before the read: a hand edit in place between the two then leaves a key older than
+        # the bytes (the next read misses and parses again), never the new key on the old bytes.
+        info = os.fstat(handle.fileno())
+        return handle.read(), info
 
 
 def open_regular(path, shown: str | None = None):
