@@ -213,6 +213,17 @@ def test_list_sites_imports_no_heavy_module(smb, mixed: Workspace):
     assert not {"smbatcher.cli.runs", "smbatcher.cli.doctor", "smbatcher.cli.dashboard"} & imported
 
 
+@pytest.mark.parametrize("args", [["set-status", "b.dev", "c.dev", "--status", "D"], ["add", "x.dev", "--batch", "9"]],
+                         ids=["set-status DOMAINS...", "add DOMAINS..."])
+def test_a_command_taking_a_list_of_values_reads_them_without_pydantic(mixed: Workspace, args):
+    """Typer builds a Pydantic adapter per option; smb reads str/Path/int/bool options and lists of them itself."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "smbatcher", *args], cwd=mixed.root,
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    imported = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "smbatcher.cli.common" in imported and not {n for n in imported if n.split(".")[0] == "pydantic"}
+
+
 def test_list_sites_help_goes_to_typer(smb, workspace: Workspace):
     proc = smb("list-sites", "--help")
     assert proc.returncode == 0
