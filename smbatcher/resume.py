@@ -217,6 +217,10 @@ def promote(workspace: Workspace, store: Store, domain: str, phase: str | None =
         if row is None:
             raise UsageError(f"unknown domain {name}")
         _refuse_live(workspace, row, "promoting it")
+        holder = sessions.held_by_hand(session)
+        if holder is not None:  # a person is working in that folder on a terminal right now
+            raise SmbError(f"{name}'s {session.phase} session is open in smb resume (pid {holder}); "
+                           "not promoting it (finish there first)")
         if RANK.get(row.status, 0) > RANK[the_phase.done]:
             raise SmbError(f"{name} is already past {session.phase} (status {row.status}); "
                            f"its {session.phase} session's output was not taken")

@@ -131,3 +131,16 @@ def test_nothing_is_called_stale_while_the_registry_has_problems(tmp_path):
     assert disk["status"] == "ok", disk
     assert any(line.startswith("agent sessions: 2 (") and "not sorted" in line for line in disk["findings"]), disk
     assert on_disk(ws) == before
+
+
+def test_a_session_open_in_smb_resume_is_never_removed(tmp_path):
+    """Past its phase (the site was set to I by hand), but a person has it open on a terminal."""
+    from smbatcher.proc import own_create_time
+
+    ws = make_workspace(tmp_path / "ws", {"001": [("a.dev", "I")]}, config=NO_DISK_LIMITS)
+    held = write_session(ws, "a.dev")
+    held.holder = [os.getpid(), own_create_time()]  # this test process plays that `smb resume`
+    sessions.save(ws, held)
+    fixed = disk_space(ws.root, "--fix")
+    assert any("1 kept" in line and "0 stale" in line for line in fixed["findings"]), fixed
+    assert sessions.folder(ws, "a.dev", "implement").is_dir() and sessions.load(ws, "a.dev", "implement")

@@ -283,3 +283,16 @@ def test_a_run_leaves_a_site_alone_while_its_session_is_open_by_hand(ws):
     assert (row.status, row.attempts) == ("D", 0), explain(result)  # back where it was, nothing counted
     assert result.returncode == 0, explain(result)
     assert {path: path.read_bytes() for path in before} == before  # nothing of it was touched, its record included
+
+
+def test_promote_refuses_a_session_open_in_smb_resume(smb, ws):
+    from smbatcher.proc import own_create_time
+
+    write_session(ws, SITE)
+    held = sessions.load(ws, SITE, "implement")
+    held.holder = [os.getpid(), own_create_time()]  # this test process plays the `smb resume` on a terminal
+    sessions.save(ws, held)
+    before = ws.registry.read_bytes()
+    line = assert_one_line_error(smb("resume", SITE, "--promote"), 1)
+    assert f"open in smb resume (pid {os.getpid()})" in line, line
+    assert ws.registry.read_bytes() == before and not ws.site_dir(SITE).exists()

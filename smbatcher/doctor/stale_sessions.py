@@ -89,6 +89,9 @@ def _kept_by_live_run(item: sessions.Found, rows: list[tuple[str, str]], live_ru
             return f"claimed by live run {owner}"
     if item.session is not None and item.session.run in live_runs:
         return f"its record names live run {item.session.run}"
+    holder = sessions.held_by_hand(item.session) if item.session is not None else None
+    if holder is not None:
+        return f"open in smb resume (pid {holder})"
     return None
 
 
