@@ -100,7 +100,7 @@ def os_error(exc: OSError, shown: str, doing: str = "write") -> SmbError:
 
 
 def guarded(call, *, verbose: bool = False) -> int:
-    """The one error boundary of every entry point (``smb``, the fast ``list-sites``, ``python -m``).
+    """The one error boundary of every entry point (``smb`` and ``python -m smbatcher``, each command).
 
     Known errors become one ``smb: error:`` line and their exit code; Ctrl-C is 130; a reader
     that went away (``smb list-sites | head``) is not an error; anything unexpected is one line

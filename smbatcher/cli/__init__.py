@@ -44,6 +44,7 @@ class LazyGroup(TyperGroup):
         from .common import read_plainly
 
         super().__init__(*args, **kwargs)
+        self._registered: dict[str, dict] = {}  # module -> its commands' infos, registered once
         read_plainly(self)  # --version, --help
 
     def get_params(self, ctx):
@@ -60,11 +61,12 @@ class LazyGroup(TyperGroup):
         if name not in self.commands:
             from .common import build_command
 
-            module = importlib.import_module(f"{__name__}.{COMMANDS[name]}")
-            sub = typer.Typer()
-            module.register(sub)
-            info = next(i for i in sub.registered_commands if i.name == name)
-            self.commands[name] = build_command(info)
+            infos = self._registered.get(COMMANDS[name])
+            if infos is None:  # a module registers all its commands at once (`smb --help` asks for each)
+                sub = typer.Typer()
+                importlib.import_module(f"{__name__}.{COMMANDS[name]}").register(sub)
+                infos = self._registered[COMMANDS[name]] = {i.name: i for i in sub.registered_commands}
+            self.commands[name] = build_command(infos[name])
         return self.commands[name]
 
 
