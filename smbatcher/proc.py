@@ -16,7 +16,6 @@ import os
 import signal
 import subprocess
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 _PR_SET_CHILD_SUBREAPER = 36
@@ -58,31 +57,6 @@ def become_subreaper() -> bool:
         return libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
     except (OSError, AttributeError):
         return False
-
-
-@dataclass
-class Agent:
-    """One live agent process and what the runner needs to supervise it."""
-
-    popen: subprocess.Popen
-    domain: str
-    attempt: int
-    log_path: Path
-    started: float
-    deadline: float
-    create_time: float = 0.0
-    pidfd: int | None = None
-    term_sent_at: float | None = None
-    timed_out: bool = False
-    stopping: bool = False  # stopped by a signal to the runner, not a failure
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def close(self) -> None:
-        self.pidfd = close_pidfd(self.pidfd)
 
 
 def close_pidfd(pidfd: int | None) -> None:
