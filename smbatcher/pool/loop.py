@@ -15,7 +15,6 @@ import shutil
 import signal
 import socket
 import time
-from dataclasses import dataclass
 
 from .. import jail
 from ..agents import classes
@@ -37,25 +36,8 @@ from .options import RunOptions
 from .record import Recorder
 from .repair import Repairer
 from .results import Outcome, RunResult
-from .state import Activity, HoldState, Ledger, Spend, Work
+from .state import Activity, HoldState, Ledger, LiveAgent, Spend, Work
 from .wakeup import Wakeup
-
-
-@dataclass
-class LiveAgent:
-    """A claimed site whose agent is running: what the pool needs when it ends."""
-
-    job: Job
-    started: float
-    probe: bool  # the breaker's probe
-    hold_probe: bool = False  # the first launch after a usage-limit hold
-    stream: object = None  # agents.stream.AgentStream for agents that report as they go
-    action: str = ""
-    turn: int = 0
-    cost_usd: float = 0.0
-    log_offset: int = 0  # where this attempt's output starts in its log
-    repair_of: tuple | None = None  # a repair turn (issue 21): (the attempt's job, its outcome so far)
-    repair_problems: tuple = ()  # what the repair turn was sent
 
 
 class Pool(Recorder, Repairer):

@@ -28,7 +28,7 @@ from .halt import Halt
 from .results import Outcome, RunResult
 
 if TYPE_CHECKING:
-    from .loop import LiveAgent
+    from .state import LiveAgent
 
 
 class Recorder:

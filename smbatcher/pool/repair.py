@@ -19,7 +19,7 @@ from .executor import Ended
 from .results import Outcome
 
 if TYPE_CHECKING:
-    from .loop import LiveAgent
+    from .state import LiveAgent
 
 
 class Repairer:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .executor import Job
 
 
 @dataclass
@@ -58,3 +62,20 @@ class Activity:
 
     text: str = ""
     read_at: float = 0.0
+
+
+@dataclass
+class LiveAgent:
+    """A claimed site whose agent is running: what the pool needs when it ends."""
+
+    job: Job
+    started: float
+    probe: bool  # the breaker's probe
+    hold_probe: bool = False  # the first launch after a usage-limit hold
+    stream: object = None  # agents.stream.AgentStream for agents that report as they go
+    action: str = ""
+    turn: int = 0
+    cost_usd: float = 0.0
+    log_offset: int = 0  # where this attempt's output starts in its log
+    repair_of: tuple | None = None  # a repair turn (issue 21): (the attempt's job, its outcome so far)
+    repair_problems: tuple = ()  # what the repair turn was sent
